@@ -1,0 +1,67 @@
+#pragma once
+// Exactness checking of registry kernels against the naive oracle: used by `tritbench check` and by
+// the test suite, so that both judge kernels by one definition.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernels/api.h"
+#include "kernels/runtime/thread_pool.h"
+
+namespace tritbench::check {
+
+enum class WeightData { kRandom, kZero, kPlusOne, kMinusOne, kAlternating };
+enum class ActData { kGaussian, kUniform, kAllMax, kAllMin, kAlternating };
+const char* name(WeightData d);
+const char* name(ActData d);
+
+struct Case {
+  std::int64_t M, K, N;
+  WeightData weights = WeightData::kRandom;
+  ActData acts = ActData::kGaussian;
+  std::uint64_t seed = 1;
+  std::string label() const;  // "M=7 K=129 N=3 w=random a=gaussian seed=1"
+};
+
+// Shapes derived from the registry's tiles (K below, at, above and multiples of every row's
+// k_multiple; M around every row_multiple), batch 1..9 and 128, the 2B-4T shapes, K = 45568,
+// and the adversarial data kinds. `quick` keeps the list small enough for an interactive check.
+std::vector<Case> cases(bool quick);
+
+// The data of a case: weights, the float activations (gaussian kinds) and their quantized batch.
+struct CaseData {
+  TernaryMatrix w;
+  std::vector<float> x;
+  QuantizedBatch a;
+};
+void make_data(const Case& c, CaseData& d);
+
+// The oracle's integer result (naive kernel) for the case data, [N x M].
+std::vector<std::int32_t> oracle(const CaseData& d);
+
+struct Result {
+  std::string kernel;
+  Case c;
+  int threads = 1;
+  bool skipped = false;
+  std::string skip_reason;
+  bool pass = false;
+  bool exact = true;
+  // exact rows: how many elements differ, and the first (n, m) that does
+  std::int64_t mismatches = 0;
+  std::int64_t bad_n = -1, bad_m = -1;
+  std::int64_t got = 0, expected = 0;
+  // approximate rows: error of y against the exact float output; bound_ratio = the worst
+  // |err| / allowed over the outputs (<= 1 passes, see ErrorBound)
+  double max_abs = 0, bound_ratio = 0, nmse = 0;
+  bool nmse_applies = false;  // the case has enough outputs (>= 64) for the NMSE bound
+  std::string error;  // an exception the kernel threw
+  std::string describe() const;  // one line for humans
+};
+
+// Runs kernel k on the case data with `pool` (its size is the thread count) and compares.
+Result run(const KernelInfo& k, const Case& c, const CaseData& d, const std::vector<std::int32_t>& expected,
+           ThreadPool& pool);
+
+}  // namespace tritbench::check

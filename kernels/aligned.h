@@ -1,0 +1,65 @@
+#pragma once
+// A 64-byte aligned, zero-initialised byte buffer. Packed weights, prepared activations and LUTs live
+// in these so that every kernel may use aligned full-width loads on row starts.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <utility>
+
+namespace tritbench {
+
+inline constexpr std::size_t kAlign = 64;
+
+class AlignedBuffer {
+ public:
+  AlignedBuffer() = default;
+  explicit AlignedBuffer(std::size_t bytes) { resize(bytes); }
+  AlignedBuffer(const AlignedBuffer& o) : AlignedBuffer(o.size_) {
+    if (size_) std::memcpy(data_, o.data_, size_);
+  }
+  AlignedBuffer(AlignedBuffer&& o) noexcept
+      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+  AlignedBuffer& operator=(AlignedBuffer o) noexcept {
+    std::swap(data_, o.data_);
+    std::swap(size_, o.size_);
+    return *this;
+  }
+  ~AlignedBuffer() { std::free(data_); }
+
+  // Discards the contents; the new buffer is zero-filled. The allocation is rounded up to a whole
+  // number of 64-byte lines so that a kernel's full-width tail load stays inside it.
+  void resize(std::size_t bytes) {
+    std::free(data_);
+    data_ = nullptr;
+    size_ = bytes;
+    if (bytes == 0) return;
+    const std::size_t alloc = (bytes + kAlign - 1) / kAlign * kAlign;
+    data_ = static_cast<std::uint8_t*>(std::aligned_alloc(kAlign, alloc));
+    if (!data_) throw std::bad_alloc();
+    std::memset(data_, 0, alloc);
+  }
+
+  std::uint8_t* data() { return data_; }
+  const std::uint8_t* data() const { return data_; }
+  template <class T>
+  T* as() {
+    return reinterpret_cast<T*>(data_);
+  }
+  template <class T>
+  const T* as() const {
+    return reinterpret_cast<const T*>(data_);
+  }
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+
+ private:
+  std::uint8_t* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+inline constexpr std::int64_t round_up(std::int64_t x, std::int64_t m) { return (x + m - 1) / m * m; }
+
+}  // namespace tritbench

@@ -1,0 +1,122 @@
+#include "kernels/runtime/gemm.h"
+
+#include <array>
+#include <atomic>
+#include <mutex>
+#include <stdexcept>
+
+#include "kernels/registry.h"
+#include "reference/epilogue.h"
+
+namespace tritbench {
+
+namespace {
+
+// One counter slot per registry row, indexed by the row's position: lock-free on the hot path.
+constexpr std::size_t kMaxRows = 256;
+std::array<std::atomic<std::int64_t>, kMaxRows> g_calls{};
+
+void count_call(const KernelInfo& k) {
+  const std::size_t i = static_cast<std::size_t>(&k - registry().data());
+  if (i < kMaxRows) g_calls[i].fetch_add(1, std::memory_order_relaxed);
+}
+
+void check_packed(const PackedWeights& w) {
+  if (!w.kernel) throw std::invalid_argument("gemm: weights were not packed by any kernel");
+  if (w.data.empty() && w.M * w.K > 0)
+    throw std::invalid_argument("gemm: packed weights of " + std::string(w.kernel->name) +
+                                " hold no data");
+}
+
+template <class F>
+void for_row_ranges(const PackedWeights& w, ThreadPool* pool, F&& f) {
+  const int T = pool ? pool->size() : 1;
+  const std::int64_t mult = std::max(1, w.kernel->row_multiple);
+  const auto b = split_rows(w.M, T, mult);
+  if (T == 1) {
+    f(b[0], b[1]);
+  } else {
+    pool->run([&](int t) {
+      if (b[t] < b[t + 1]) f(b[t], b[t + 1]);
+    });
+  }
+}
+
+}  // namespace
+
+PackedWeights pack_weights(const KernelInfo& k, const TernaryMatrix& w, const TileConfig* tile) {
+  if (!isa_runnable(k.isa))
+    throw std::invalid_argument("kernel " + std::string(k.name) + " cannot run here: " +
+                                why_not_runnable(k.isa));
+  if (w.M <= 0 || w.K <= 0)
+    throw std::invalid_argument("kernel " + std::string(k.name) + ": weight shape " +
+                                std::to_string(w.M) + "x" + std::to_string(w.K) +
+                                " is empty (M and K must be >= 1)");
+  if (static_cast<std::int64_t>(w.w.size()) != w.M * w.K)
+    throw std::invalid_argument("kernel " + std::string(k.name) + ": weight matrix holds " +
+                                std::to_string(w.w.size()) + " values, expected M*K = " +
+                                std::to_string(w.M * w.K));
+  PackedWeights p;
+  p.kernel = &k;
+  p.tile = tile ? *tile : k.tile;
+  k.pack(w, p.tile, p);
+  p.kernel = &k;
+  return p;
+}
+
+void prepare_activations(const PackedWeights& w, const QuantizedBatch& a, GemmWorkspace& ws) {
+  check_packed(w);
+  if (a.K != w.K)
+    throw std::invalid_argument("kernel " + std::string(w.kernel->name) + ": activations have K = " +
+                                std::to_string(a.K) + ", weights expect K = " + std::to_string(w.K));
+  ws.prepared.src = &a;
+  ws.prepared.N = a.N;
+  w.kernel->prepare(a, w, ws.prepared);
+}
+
+void gemm_i32(const PackedWeights& w, const PreparedActivations& a, std::int32_t* c, std::int64_t ldc,
+              ThreadPool* pool) {
+  check_packed(w);
+  const KernelInfo& k = *w.kernel;
+  if (!k.gemm_i32)
+    throw std::invalid_argument("kernel " + std::string(k.name) +
+                                " is approximate and has no integer result");
+  if (!c || ldc < w.M) throw std::invalid_argument("gemm_i32: output buffer null or ldc < M");
+  count_call(k);
+  for_row_ranges(w, pool, [&](std::int64_t m0, std::int64_t m1) { k.gemm_i32(w, a, m0, m1, c, ldc); });
+}
+
+void gemm_f32(const PackedWeights& w, GemmWorkspace& ws, float* y, std::int64_t ldy, ThreadPool* pool) {
+  check_packed(w);
+  const KernelInfo& k = *w.kernel;
+  const PreparedActivations& a = ws.prepared;
+  if (!a.src) throw std::invalid_argument("gemm_f32: activations were not prepared");
+  if (!y || ldy < w.M) throw std::invalid_argument("gemm_f32: output buffer null or ldy < M");
+  count_call(k);
+  if (k.gemm_f32) {
+    for_row_ranges(w, pool, [&](std::int64_t m0, std::int64_t m1) { k.gemm_f32(w, a, m0, m1, y, ldy); });
+    return;
+  }
+  const std::size_t need = static_cast<std::size_t>(a.N * w.M) * sizeof(std::int32_t);
+  if (ws.acc.size() < need) ws.acc.resize(need);
+  std::int32_t* c = ws.acc.as<std::int32_t>();
+  const float* s = a.src->scale.data();
+  for_row_ranges(w, pool, [&](std::int64_t m0, std::int64_t m1) {
+    k.gemm_i32(w, a, m0, m1, c, w.M);
+    reference::epilogue_rows(c, w.M, s, w.scale, a.N, m0, m1, y, ldy);
+  });
+}
+
+std::map<std::string, std::int64_t> kernel_call_counts() {
+  std::map<std::string, std::int64_t> out;
+  const auto& rows = registry();
+  for (std::size_t i = 0; i < rows.size() && i < kMaxRows; ++i)
+    if (auto n = g_calls[i].load()) out[std::string(rows[i].name)] = n;
+  return out;
+}
+
+void reset_kernel_call_counts() {
+  for (auto& c : g_calls) c.store(0);
+}
+
+}  // namespace tritbench

@@ -1,0 +1,39 @@
+#pragma once
+// Running a registry kernel: threads, the epilogue, and the record of what ran.
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "kernels/api.h"
+#include "kernels/runtime/thread_pool.h"
+
+namespace tritbench {
+
+// Reusable per-call state so that steady-state calls allocate nothing.
+struct GemmWorkspace {
+  PreparedActivations prepared;
+  AlignedBuffer acc;  // int32 accumulators [N x M] of exact kernels
+};
+
+// Packs w for kernel k; throws std::invalid_argument naming the kernel and the reason if the
+// kernel cannot run here or the shape breaks its contract.
+PackedWeights pack_weights(const KernelInfo& k, const TernaryMatrix& w, const TileConfig* tile = nullptr);
+
+// Prepares activations for w's kernel (into ws.prepared).
+void prepare_activations(const PackedWeights& w, const QuantizedBatch& a, GemmWorkspace& ws);
+
+// int32 accumulators c[n*ldc + m] of an exact kernel over all rows, split across the pool.
+void gemm_i32(const PackedWeights& w, const PreparedActivations& a, std::int32_t* c, std::int64_t ldc,
+              ThreadPool* pool);
+
+// y = W x for the whole batch: exact kernels go through the shared epilogue, approximate ones write
+// floats. ws must hold prepare_activations' result for a.
+void gemm_f32(const PackedWeights& w, GemmWorkspace& ws, float* y, std::int64_t ldy, ThreadPool* pool);
+
+// Counts of kernel calls by registry row name since process start (or the last reset): the
+// record of which kernel actually ran, reported by benchmarks and e2e runs.
+std::map<std::string, std::int64_t> kernel_call_counts();
+void reset_kernel_call_counts();
+
+}  // namespace tritbench

@@ -1,0 +1,193 @@
+// Every registry row against the naive oracle: no test code per kernel. A new row is covered by
+// adding it to kernels/registry.cpp.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <map>
+#include <set>
+#include <memory>
+
+#include "harness/lib/check.h"
+#include "kernels/registry.h"
+#include "kernels/runtime/gemm.h"
+
+namespace tritbench {
+namespace {
+
+std::vector<std::string> row_names() {
+  std::vector<std::string> n;
+  for (const auto& k : registry()) n.emplace_back(k.name);
+  return n;
+}
+
+class KernelTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  const KernelInfo& kernel() const { return *find_kernel(GetParam()); }
+};
+
+// The full check case list (tiles, batches 1..9 and 128, adversarial data, K = 45568, 2B-4T shapes)
+// at 1 and 2 threads. Oracle results are computed once per case and shared by all rows.
+struct OracleCache {
+  std::vector<check::Case> cases = check::cases(false);
+  std::map<std::size_t, std::pair<std::unique_ptr<check::CaseData>, std::vector<std::int32_t>>> data;
+  const std::pair<std::unique_ptr<check::CaseData>, std::vector<std::int32_t>>& get(std::size_t i) {
+    auto& slot = data[i];
+    if (!slot.first) {
+      slot.first = std::make_unique<check::CaseData>();
+      check::make_data(cases[i], *slot.first);
+      slot.second = check::oracle(*slot.first);
+    }
+    return slot;
+  }
+};
+OracleCache& oracle_cache() {
+  static OracleCache c;
+  return c;
+}
+
+TEST_P(KernelTest, MatchesOracleOnAllCases) {
+  const KernelInfo& k = kernel();
+  if (!runnable(k)) GTEST_SKIP() << k.name << ": " << why_not_runnable(k.isa);
+  ThreadPool one(1), two(2);
+  auto& cache = oracle_cache();
+  for (std::size_t i = 0; i < cache.cases.size(); ++i) {
+    const auto& [d, expected] = cache.get(i);
+    for (ThreadPool* pool : {&one, &two}) {
+      const auto r = check::run(k, cache.cases[i], *d, expected, *pool);
+      ASSERT_TRUE(r.pass) << r.describe();
+    }
+  }
+}
+
+TEST_P(KernelTest, PackUnpackRoundTripAndSentinels) {
+  const KernelInfo& k = kernel();
+  if (!runnable(k)) GTEST_SKIP() << k.name << ": " << why_not_runnable(k.isa);
+  for (auto [M, K] : {std::pair<std::int64_t, std::int64_t>{1, 1}, {5, 127}, {7, 129}, {13, 300}, {4, 512}}) {
+    check::CaseData d;
+    check::make_data({M, K, 1}, d);
+    PackedWeights p = pack_weights(k, d.w);
+    // The packed buffer's allocation is rounded to 64 bytes; what lies past size() must stay zero.
+    const std::size_t alloc = (p.data.size() + 63) / 64 * 64;
+    for (std::size_t i = p.data.size(); i < alloc; ++i) ASSERT_EQ(p.data.data()[i], 0) << k.name;
+    const TernaryMatrix u = k.unpack(p);
+    ASSERT_EQ(u.M, M);
+    ASSERT_EQ(u.K, K);
+    ASSERT_EQ(u.w, d.w.w) << k.name << " M=" << M << " K=" << K;
+    ASSERT_EQ(u.scale, d.w.scale);
+  }
+}
+
+TEST_P(KernelTest, ResultsIndependentOfThreadCount) {
+  const KernelInfo& k = kernel();
+  if (!runnable(k)) GTEST_SKIP() << k.name << ": " << why_not_runnable(k.isa);
+  check::CaseData d;
+  check::make_data({301, 1000, 5, check::WeightData::kRandom, check::ActData::kGaussian, 77}, d);
+  PackedWeights p = pack_weights(k, d.w);
+  std::vector<float> ref;
+  for (int t : {1, 2, 3, 4}) {
+    ThreadPool pool(t);
+    GemmWorkspace ws;
+    prepare_activations(p, d.a, ws);
+    std::vector<float> y(5 * 301);
+    gemm_f32(p, ws, y.data(), 301, &pool);
+    if (t == 1) {
+      ref = y;
+    } else {
+      ASSERT_EQ(0, std::memcmp(ref.data(), y.data(), y.size() * sizeof(float))) << "threads=" << t;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Registry, KernelTest, ::testing::ValuesIn(row_names()),
+                         [](const auto& param_info) { return param_info.param; });
+
+TEST(Registry, NamesFollowTheGrammarAndAreUnique) {
+  std::set<std::string_view> seen;
+  for (const auto& k : registry()) {
+    EXPECT_TRUE(seen.insert(k.name).second) << "duplicate " << k.name;
+    const std::string expected_suffix = "__" + std::string(isa_name(k.isa));
+    EXPECT_TRUE(std::string(k.name).ends_with(expected_suffix)) << k.name << " should end in " << expected_suffix;
+    EXPECT_TRUE(std::string(k.name).starts_with(k.family)) << k.name;
+    EXPECT_NE(k.pack, nullptr);
+    EXPECT_NE(k.unpack, nullptr);
+    EXPECT_NE(k.prepare, nullptr);
+    if (k.exact()) {
+      EXPECT_NE(k.gemm_i32, nullptr) << k.name;
+    } else {
+      EXPECT_NE(k.gemm_f32, nullptr) << k.name;
+      EXPECT_GT(k.bound.nmse, 0) << k.name << ": approximate rows state a bound";
+      EXPECT_GT(k.bound.step_units, 0) << k.name << ": approximate rows state a bound";
+    }
+  }
+}
+
+TEST(Registry, ResolvesNamesFamiliesGlobsAndRefusesUnknown) {
+  EXPECT_EQ(resolve_kernels("naive__scalar").at(0)->name, "naive__scalar");
+  const auto fam = resolve_kernels("i2s");
+  ASSERT_EQ(fam.size(), 1u);
+  EXPECT_TRUE(runnable(*fam[0]));
+  EXPECT_GE(resolve_kernels("i2s_*").size() + resolve_kernels("i2s__*").size(), 3u);
+  EXPECT_THROW(resolve_kernels("no_such_kernel"), std::invalid_argument);
+  try {
+    resolve_kernels("nope");
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("naive__scalar"), std::string::npos) << "lists the known rows";
+  }
+  EXPECT_THROW(resolve_kernel_list(""), std::invalid_argument);
+  EXPECT_TRUE(glob_match("*__avx2", "i2s__avx2"));
+  EXPECT_FALSE(glob_match("*__avx2", "i2s__avx512vnni"));
+}
+
+TEST(Runtime, BadInputIsRefusedWithAClearError) {
+  const KernelInfo& k = *find_kernel("naive__scalar");
+  TernaryMatrix empty;
+  EXPECT_THROW(pack_weights(k, empty), std::invalid_argument);
+  TernaryMatrix wrong{4, 4, std::vector<std::int8_t>(3), 1.0f};
+  EXPECT_THROW(pack_weights(k, wrong), std::invalid_argument);
+  check::CaseData d;
+  check::make_data({4, 8, 1}, d);
+  PackedWeights p = pack_weights(k, d.w);
+  check::CaseData other;
+  check::make_data({4, 9, 1}, other);
+  GemmWorkspace ws;
+  try {
+    prepare_activations(p, other.a, ws);
+    FAIL() << "K mismatch accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("K = 9"), std::string::npos) << e.what();
+  }
+  prepare_activations(p, d.a, ws);
+  EXPECT_THROW(gemm_f32(p, ws, nullptr, 4, nullptr), std::invalid_argument);
+  std::vector<float> y(4);
+  EXPECT_THROW(gemm_f32(p, ws, y.data(), 2, nullptr), std::invalid_argument);
+  PackedWeights unpacked;
+  EXPECT_THROW(gemm_i32(unpacked, ws.prepared, nullptr, 0, nullptr), std::invalid_argument);
+}
+
+TEST(Runtime, KernelThatCannotRunIsRefusedNotReplaced) {
+  for (const auto& k : registry()) {
+    if (runnable(k)) continue;
+    check::CaseData d;
+    check::make_data({4, 8, 1}, d);
+    EXPECT_THROW(pack_weights(k, d.w), std::invalid_argument) << k.name;
+  }
+}
+
+TEST(Runtime, CallsAreRecordedPerRow) {
+  reset_kernel_call_counts();
+  const KernelInfo& k = *find_kernel("naive__scalar");
+  check::CaseData d;
+  check::make_data({4, 8, 2}, d);
+  PackedWeights p = pack_weights(k, d.w);
+  GemmWorkspace ws;
+  prepare_activations(p, d.a, ws);
+  std::vector<float> y(8);
+  gemm_f32(p, ws, y.data(), 4, nullptr);
+  gemm_f32(p, ws, y.data(), 4, nullptr);
+  const auto counts = kernel_call_counts();
+  ASSERT_EQ(counts.size(), 1u);
+  EXPECT_EQ(counts.at("naive__scalar"), 2);
+}
+
+}  // namespace
+}  // namespace tritbench
