@@ -75,7 +75,8 @@ int cmd_sysinfo(int argc, char** argv) {
   std::cout << "\ncpus        " << cpu["logical_cpus"] << "\ncaches     ";
   for (const auto& c : cpu["caches"])
     std::cout << " L" << c["level"] << (c["type"] == "Data" ? "d" : c["type"] == "Instruction" ? "i" : "")
-              << " " << c["bytes"].get<std::int64_t>() / 1024 << " KiB (x" << c["shared_by"] << " cpus)";
+              << " " << c["bytes"].get<std::int64_t>() / 1024 << " KiB"
+              << (c["shared_by"].get<int>() > 0 ? " (x" + std::to_string(c["shared_by"].get<int>()) + " cpus)" : "");
   const auto& b = env["build"];
   std::cout << "\nmemory      " << fmt(env["memory_bytes"].get<double>() / (1 << 30), 1) << " GiB\n"
             << "tritbench   " << b["version"].get<std::string>() << " commit " << b["git_commit"].get<std::string>()

@@ -31,6 +31,7 @@ struct Context {
   bool ready = false;
   double pack_seconds = 0;
   std::string error;
+  std::string_view ran;
 
   void setup() {
     if (ready) return;
@@ -48,9 +49,11 @@ struct Context {
     copies.push_back(pack_weights(*spec.kernel, w));
     pack_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!spec.hot) {
+      // 2.5x the LLC as reported (VMs may report the whole socket's L3), capped at 2 GiB.
       const double llc = static_cast<double>(cpu_info().last_level_cache_bytes());
+      const double span = std::min(2.5 * llc, 2.0 * (1ull << 30));
       const auto bytes = static_cast<double>(copies[0].bytes());
-      const auto n = static_cast<std::int64_t>(std::ceil(2.5 * llc / std::max(1.0, bytes)));
+      const auto n = static_cast<std::int64_t>(std::ceil(span / std::max(1.0, bytes)));
       for (std::int64_t i = 1; i < n; ++i) copies.push_back(copies[0]);
     }
     w.w.clear();
@@ -63,6 +66,7 @@ struct Context {
     reference::quantize_activations(x.data(), spec.N, spec.K, spec.K, a);
     prepare_activations(p, a, ws);
     gemm_f32(p, ws, y.data(), spec.M, pool);
+    ran = p.kernel->name;  // the row whose functions the runtime dispatched to
   }
 };
 
@@ -77,7 +81,8 @@ class Collector : public benchmark::BenchmarkReporter {
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const auto& r : runs) {
       if (r.run_type != Run::RT_Iteration) continue;
-      const std::string name = r.benchmark_name();
+      // function_name is the name registered; benchmark_name() adds "/repeats:5/..." suffixes.
+      const std::string name = r.run_name.function_name;
       if (r.error_occurred) {
         errors[name] = r.error_message;
         continue;
@@ -155,8 +160,9 @@ std::vector<Result> run(const std::vector<Spec>& specs, const Options& opts) {
     r.weight_copies = static_cast<std::int64_t>(ctx[i]->copies.size());
     r.packed_bytes = ctx[i]->copies.empty() ? 0 : static_cast<std::int64_t>(ctx[i]->copies[0].bytes());
     r.pack_seconds = ctx[i]->pack_seconds;
-    r.kernel_ran = r.error.empty() ? std::string(specs[i].kernel->name) : "";
-    if (r.samples.empty()) continue;
+    if (r.samples.empty() && r.error.empty()) r.error = "no samples were recorded";
+    if (!r.error.empty()) continue;
+    r.kernel_ran = std::string(ctx[i]->ran);
     std::vector<double> s = r.samples;
     std::sort(s.begin(), s.end());
     const std::size_t n = s.size();

@@ -1,6 +1,7 @@
 #include "kernels/cpu/cpu.h"
 
 #include <cpuid.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -167,6 +168,21 @@ CpuInfo detect() {
     cache.bytes = parse_size(read_file_line(dir + "size"));
     cache.shared_by = count_cpus(read_file_line(dir + "shared_cpu_list"));
     info.caches.push_back(cache);
+  }
+  if (info.caches.empty()) {
+    // Some VMs have no /sys cache directory; glibc reads the sizes from cpuid instead.
+    const struct {
+      int level;
+      const char* type;
+      int name;
+    } sc[] = {{1, "Data", _SC_LEVEL1_DCACHE_SIZE},
+              {1, "Instruction", _SC_LEVEL1_ICACHE_SIZE},
+              {2, "Unified", _SC_LEVEL2_CACHE_SIZE},
+              {3, "Unified", _SC_LEVEL3_CACHE_SIZE}};
+    for (const auto& s : sc) {
+      const long bytes = sysconf(s.name);
+      if (bytes > 0) info.caches.push_back({s.level, s.type, bytes, 0});
+    }
   }
   return info;
 }
