@@ -20,6 +20,7 @@ const Command kCommands[] = {
     {"check", tritbench::cli::cmd_check, "exactness of every runnable kernel against the naive oracle"},
     {"kernels", tritbench::cli::cmd_kernels, "time kernels over shapes, batch sizes and threads"},
     {"sysinfo", tritbench::cli::cmd_sysinfo, "CPU, features, caches, compiler, flags, git commit"},
+    {"synth", tritbench::cli::cmd_synth, "write a synthetic model of any preset as a bitnet.cpp GGUF"},
 };
 
 void usage(std::ostream& o) {
