@@ -1,17 +1,67 @@
 // tritbench check: every runnable kernel against the naive oracle.
+#include <cstdio>
 #include <iostream>
+#include <limits>
 #include <map>
 
 #include "harness/commands.h"
 #include "harness/lib/args.h"
 #include "harness/lib/check.h"
+#include "harness/lib/e2e_check.h"
+#include "harness/lib/table.h"
+#include "models/config.h"
 #include "harness/lib/env.h"
 #include "kernels/registry.h"
 
 namespace tritbench::cli {
 
+namespace {
+
+int check_e2e_cmd(const Args& args) {
+  const std::string preset = args.get("--synthetic", "tiny");
+  const models::ModelConfig* cfg = models::find_preset(preset);
+  if (!cfg) throw UsageError("--synthetic: unknown preset '" + preset + "' (known: " + models::preset_names() + ")");
+  const auto seed = static_cast<std::uint64_t>(args.integer("--seed", 1, 0, std::numeric_limits<std::int64_t>::max()));
+  models::SyntheticSource src(*cfg, seed);
+  const auto kernels = resolve_kernel_list(args.get("-k", "all"));
+  std::vector<int> threads;
+  for (auto t : args.ints("-t", "1,2", 1, 1024)) threads.push_back(static_cast<int>(t));
+  const std::int64_t steps = args.integer("--steps", 32, 1, 4096);
+  const auto prompt = check::default_prompt(cfg->vocab, args.integer("--prompt-length", 8, 1, 4096));
+  const check::E2eReport rep = check::check_e2e(src, prompt, steps, kernels, threads);
+  if (args.has("--json")) {
+    nlohmann::json j = rep.to_json();
+    j["environment"] = environment_json();
+    std::cout << j.dump(2) << "\n";
+    return rep.pass ? 0 : 1;
+  }
+  std::cout << "tritbench check --e2e: " << rep.model << ", prompt of " << rep.prompt.size() << " tokens, "
+            << steps << " greedy steps\nreference (double, no KV cache) tokens:";
+  for (auto t : rep.reference_tokens) std::cout << ' ' << t;
+  std::cout << "\nbaseline for bit-identity: " << rep.baseline << "\n\n";
+  Table t({"kernel", "t", "logits vs baseline", "tokens vs reference", "worst NMSE", "worst max|d|/max|ref|", "verdict"});
+  for (const auto& r : rep.runs) {
+    std::string ident = !r.exact ? "(approximate)" : r.identical_to_baseline ? "bit-identical" : "DIFFER: " + r.first_difference;
+    std::string toks = r.tokens_match_reference ? "identical"
+                                                : "diverge at step " + std::to_string(r.reference_divergence_step);
+    char nmse[32], mx[32];
+    std::snprintf(nmse, sizeof nmse, "%.2e", r.worst_nmse);
+    std::snprintf(mx, sizeof mx, "%.2e", r.worst_max_abs_rel);
+    t.add({r.kernel, std::to_string(r.threads), r.error.empty() ? ident : "ERROR " + r.error, toks, nmse, mx,
+           r.pass ? (r.exact ? "ok" : "reported") : "FAIL"});
+  }
+  std::cout << t.console() << "\nbounds vs reference: NMSE <= " << check::kE2eNmseBound << ", max|d|/max|ref| <= "
+            << check::kE2eMaxAbsBound << "\n"
+            << (rep.pass ? "check --e2e passed: every exact kernel gives bit-identical logits and the reference's tokens\n"
+                         : "check --e2e FAILED\n");
+  return rep.pass ? 0 : 1;
+}
+
+}  // namespace
+
 int cmd_check(int argc, char** argv) {
-  Args args(argc, argv, 2, {"-k", "-t"}, {"--json", "--full", "--help", "-v"});
+  Args args(argc, argv, 2, {"-k", "-t", "--synthetic", "--seed", "--steps", "--prompt-length"},
+            {"--json", "--full", "--help", "-v", "--e2e"});
   if (args.has("--help")) {
     std::cout << R"(usage: tritbench check [-k KERNELS] [-t THREADS] [--full] [--json] [-v]
 
@@ -27,13 +77,22 @@ their stated error bound. Exit status 1 on any mismatch; the first bad element i
   --json       machine-readable results
   -v           one line per case
 
+end to end (--e2e): on a synthetic model and a fixed prompt, every exact kernel at every thread
+count must give bit-identical logits at every step, and the same greedy tokens as the independent
+reference forward pass (double precision, no KV cache), with logits within a stated bound.
+  --e2e                 run the end-to-end check instead
+  --synthetic PRESET    model preset (default: tiny)      --seed N        weights seed (default 1)
+  --steps N             greedy steps (default 32)         --prompt-length prompt tokens (default 8)
+
 examples:
   tritbench check
   tritbench check -k 'i2s*' -t 1-4
+  tritbench check --e2e --synthetic tiny-silu
   TRITBENCH_ISA=avx2 tritbench check
 )";
     return 0;
   }
+  if (args.has("--e2e")) return check_e2e_cmd(args);
   const auto kernels = resolve_kernel_list(args.get("-k", "all"));
   const auto threads = args.ints("-t", "1,2", 1, 1024);
   const bool json = args.has("--json"), verbose = args.has("-v");

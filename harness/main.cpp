@@ -19,6 +19,7 @@ const Command kCommands[] = {
     {"list", tritbench::cli::cmd_list, "the kernel registry: format, bits/weight, ISA, runnable here"},
     {"check", tritbench::cli::cmd_check, "exactness of every runnable kernel against the naive oracle"},
     {"kernels", tritbench::cli::cmd_kernels, "time kernels over shapes, batch sizes and threads"},
+    {"e2e", tritbench::cli::cmd_e2e, "end-to-end prompt and generation tokens/s of a whole model"},
     {"sysinfo", tritbench::cli::cmd_sysinfo, "CPU, features, caches, compiler, flags, git commit"},
 };
 
