@@ -96,80 +96,36 @@ examples:
   const auto kernels = resolve_kernel_list(args.get("-k", "all"));
   const auto threads = args.ints("-t", "1,2", 1, 1024);
   const bool json = args.has("--json"), verbose = args.has("-v");
-  const auto cases = check::cases(!args.has("--full"));
+  const std::size_t n_cases = check::cases(!args.has("--full")).size();
   const CpuInfo& cpu = cpu_info();
 
   if (!json) {
-    std::cout << "tritbench check: " << kernels.size() << " kernels x " << cases.size() << " cases x "
+    std::cout << "tritbench check: " << kernels.size() << " kernels x " << n_cases << " cases x "
               << threads.size() << " thread counts; CPU ISA level " << isa_name(cpu.level);
     if (cpu.capped)
       std::cout << " (capped from " << isa_name(cpu.hardware_level) << " by TRITBENCH_ISA=" << cpu.cap_source
                 << ": rows above " << isa_name(cpu.level) << " are skipped)";
     std::cout << "\n";
   }
-  std::map<int, std::unique_ptr<ThreadPool>> pools;
-  for (auto t : threads) pools[static_cast<int>(t)] = std::make_unique<ThreadPool>(static_cast<int>(t));
-
-  struct Summary {
-    int pass = 0, fail = 0, skip = 0;
-    std::string first_failure, skip_reason;
-    double worst_nmse = 0, worst_rel = 0;
-  };
-  std::map<const KernelInfo*, Summary> sum;
+  std::vector<int> tv;
+  for (auto t : threads) tv.push_back(static_cast<int>(t));
   nlohmann::json jresults = nlohmann::json::array();
-  check::CaseData data;
-  for (const auto& c : cases) {
-    check::make_data(c, data);
-    const auto expected = check::oracle(data);
-    for (const KernelInfo* k : kernels) {
-      for (auto t : threads) {
-        const auto r = check::run(*k, c, data, expected, *pools[static_cast<int>(t)]);
-        Summary& s = sum[k];
-        if (r.skipped) {
-          ++s.skip;
-          s.skip_reason = r.skip_reason;
-        } else if (r.pass) {
-          ++s.pass;
-        } else {
-          if (s.fail++ == 0) s.first_failure = r.describe();
-        }
-        if (!r.exact && !r.skipped) {
-          if (r.nmse_applies) s.worst_nmse = std::max(s.worst_nmse, r.nmse);
-          s.worst_rel = std::max(s.worst_rel, r.bound_ratio);
-        }
-        if (verbose && !json) std::cout << "  " << r.describe() << "\n";
-        if (json)
-          jresults.push_back({{"kernel", r.kernel}, {"case", c.label()}, {"threads", r.threads},
-                              {"skipped", r.skipped}, {"skip_reason", r.skip_reason}, {"pass", r.pass},
-                              {"exact", r.exact}, {"mismatches", r.mismatches},
-                              {"first_bad", r.mismatches ? nlohmann::json{{"n", r.bad_n}, {"m", r.bad_m}, {"got", r.got}, {"expected", r.expected}} : nlohmann::json(nullptr)},
-                              {"max_abs", r.max_abs}, {"bound_ratio", r.bound_ratio}, {"nmse", r.nmse},
-                              {"error", r.error}});
-      }
-    }
-  }
+  const auto sums = check::run_all(kernels, tv, !args.has("--full"), [&](const check::Result& r) {
+    if (verbose && !json) std::cout << "  " << r.describe() << "\n";
+    if (json)
+      jresults.push_back({{"kernel", r.kernel}, {"case", r.c.label()}, {"threads", r.threads},
+                          {"skipped", r.skipped}, {"skip_reason", r.skip_reason}, {"pass", r.pass},
+                          {"exact", r.exact}, {"mismatches", r.mismatches},
+                          {"first_bad", r.mismatches ? nlohmann::json{{"n", r.bad_n}, {"m", r.bad_m}, {"got", r.got}, {"expected", r.expected}} : nlohmann::json(nullptr)},
+                          {"max_abs", r.max_abs}, {"bound_ratio", r.bound_ratio}, {"nmse", r.nmse},
+                          {"error", r.error}});
+  });
   int failed = 0;
   nlohmann::json jsum = nlohmann::json::array();
-  for (const KernelInfo* k : kernels) {
-    const Summary& s = sum[k];
-    failed += s.fail > 0;
-    std::string verdict;
-    if (s.pass + s.fail == 0) {
-      verdict = "SKIPPED (" + s.skip_reason + ")";
-    } else if (s.fail) {
-      verdict = "FAIL " + std::to_string(s.fail) + "/" + std::to_string(s.pass + s.fail) + ": " + s.first_failure;
-    } else if (k->exact()) {
-      verdict = "exact in " + std::to_string(s.pass) + "/" + std::to_string(s.pass) + " runs";
-    } else {
-      verdict = "approximate, within its bound in " + std::to_string(s.pass) + " runs (worst nmse " +
-                std::to_string(s.worst_nmse) + " <= " + std::to_string(k->bound.nmse) + ", worst error " +
-                std::to_string(s.worst_rel) + " of the allowed " + std::to_string(k->bound.step_units) +
-                " step/weight)";
-    }
-    if (!json) std::cout << (s.fail ? "FAIL " : s.pass ? "ok   " : "skip ") << k->name << ": " << verdict << "\n";
-    jsum.push_back({{"kernel", std::string(k->name)}, {"exact", k->exact()}, {"pass", s.pass}, {"fail", s.fail},
-                    {"skipped", s.skip}, {"skip_reason", s.skip_reason}, {"first_failure", s.first_failure},
-                    {"worst_nmse", s.worst_nmse}, {"worst_bound_ratio", s.worst_rel}});
+  for (const auto& s : sums) {
+    failed += !s.ok();
+    if (!json) std::cout << (s.fail ? "FAIL " : s.pass ? "ok   " : "skip ") << s.kernel->name << ": " << s.verdict() << "\n";
+    jsum.push_back(s.to_json());
   }
   if (json) {
     std::cout << nlohmann::json{{"ok", failed == 0}, {"summary", jsum}, {"results", jresults},

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 
@@ -63,6 +64,13 @@ E2eReport check_e2e(const models::WeightSource& src, const std::vector<std::int3
           run.tokens.push_back(argmax(l));
           if (s + 1 < steps) tf.decode(run.tokens.back(), l.data());
         }
+        std::uint64_t h = 0xcbf29ce484222325ull;
+        for (const auto& step : logits)
+          for (std::size_t i = 0; i < step.size() * 4; ++i)
+            h = (h ^ reinterpret_cast<const unsigned char*>(step.data())[i]) * 0x100000001b3ull;
+        char hex[17];
+        std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+        run.logits_digest = hex;
         // Bit-identity among exact runs: the first exact run is the baseline.
         if (run.exact) {
           if (baseline_logits.empty()) {
@@ -115,7 +123,7 @@ E2eReport check_e2e(const models::WeightSource& src, const std::vector<std::int3
 nlohmann::json E2eReport::to_json() const {
   nlohmann::json runs_j = nlohmann::json::array();
   for (const auto& r : runs)
-    runs_j.push_back({{"kernel", r.kernel}, {"threads", r.threads}, {"exact", r.exact}, {"tokens", r.tokens},
+    runs_j.push_back({{"kernel", r.kernel}, {"threads", r.threads}, {"exact", r.exact}, {"tokens", r.tokens}, {"logits_digest", r.logits_digest},
                       {"identical_to_baseline", r.identical_to_baseline}, {"first_difference", r.first_difference},
                       {"tokens_match_reference", r.tokens_match_reference},
                       {"reference_divergence_step", r.reference_divergence_step}, {"worst_nmse", r.worst_nmse},

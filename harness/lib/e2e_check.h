@@ -31,6 +31,7 @@ struct E2eRun {
   int threads = 1;
   bool exact = true;
   std::vector<std::int32_t> tokens;  // greedy continuation
+  std::string logits_digest;  // FNV-1a of every step's logits bytes: equal digests = identical logits
   bool identical_to_baseline = true;  // logits bit-identical at every step (exact rows)
   std::string first_difference;  // where it first differed, if not identical
   bool tokens_match_reference = false;
