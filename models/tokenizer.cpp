@@ -37,12 +37,18 @@ void append_utf8(std::string& out, std::uint32_t cp) {
 
 // Decodes the well-formed sequence of length len at s[i].
 std::uint32_t decode_utf8(std::string_view s, std::size_t i, int len) {
-  const auto b = [&](std::size_t k) { return static_cast<std::uint32_t>(static_cast<unsigned char>(s[i + k])); };
+  const auto b = [&](std::size_t k) {
+    return static_cast<std::uint32_t>(static_cast<unsigned char>(s[i + k]));
+  };
   switch (len) {
-    case 1: return b(0);
-    case 2: return ((b(0) & 0x1F) << 6) | (b(1) & 0x3F);
-    case 3: return ((b(0) & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F);
-    default: return ((b(0) & 0x07) << 18) | ((b(1) & 0x3F) << 12) | ((b(2) & 0x3F) << 6) | (b(3) & 0x3F);
+    case 1:
+      return b(0);
+    case 2:
+      return ((b(0) & 0x1F) << 6) | (b(1) & 0x3F);
+    case 3:
+      return ((b(0) & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F);
+    default:
+      return ((b(0) & 0x07) << 18) | ((b(1) & 0x3F) << 12) | ((b(2) & 0x3F) << 6) | (b(3) & 0x3F);
   }
 }
 
@@ -169,6 +175,7 @@ std::string pcre2_message(int code) {
 
 struct PreTokenizer::Impl {
   pcre2_code* code = nullptr;
+  bool jit = false;
   ~Impl() { pcre2_code_free(code); }
 
   // Splits a valid UTF-8 run.
@@ -186,7 +193,8 @@ struct PreTokenizer::Impl {
         out.push_back(run.substr(off));
         return;
       }
-      if (rc < 0) throw std::runtime_error("pre-tokenizer: PCRE2 match failed: " + pcre2_message(rc));
+      if (rc < 0)
+        throw std::runtime_error("pre-tokenizer: PCRE2 match failed: " + pcre2_message(rc));
       const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(m.md);
       const std::size_t start = ov[0];
       std::size_t end = ov[1];
@@ -212,8 +220,10 @@ PreTokenizer::PreTokenizer(Kind kind) : kind_(kind), impl_(std::make_unique<Impl
   }
   // JIT is an optimization: without it (library built without JIT, or no executable memory)
   // pcre2_match runs the interpreter on the same pattern, with the same results.
-  (void)pcre2_jit_compile(impl_->code, PCRE2_JIT_COMPLETE);
+  impl_->jit = pcre2_jit_compile(impl_->code, PCRE2_JIT_COMPLETE) == 0;
 }
+
+bool PreTokenizer::jit() const { return impl_->jit; }
 
 PreTokenizer::~PreTokenizer() = default;
 PreTokenizer::PreTokenizer(PreTokenizer&&) noexcept = default;
@@ -224,7 +234,8 @@ void PreTokenizer::split(std::string_view text, std::vector<std::string_view>& o
   std::size_t i = 0;
   while (i < n) {
     std::size_t j = i;
-    for (int len; j < n && (len = utf8_sequence_length(text, j)) > 0;) j += static_cast<std::size_t>(len);
+    for (int len; j < n && (len = utf8_sequence_length(text, j)) > 0;)
+      j += static_cast<std::size_t>(len);
     if (j > i) impl_->split_valid(text.substr(i, j - i), out);
     std::size_t k = j;
     while (k < n && utf8_sequence_length(text, k) == 0) ++k;
@@ -244,21 +255,28 @@ std::vector<std::string> PreTokenizer::split(std::string_view text) const {
 
 const char* chat_format_name(ChatFormat f) {
   switch (f) {
-    case ChatFormat::kNone: return "none";
-    case ChatFormat::kUnknown: return "unknown";
-    case ChatFormat::kBitnet2B4T: return "bitnet-2b4t";
-    case ChatFormat::kLlama3: return "llama3";
+    case ChatFormat::kNone:
+      return "none";
+    case ChatFormat::kUnknown:
+      return "unknown";
+    case ChatFormat::kBitnet2B4T:
+      return "bitnet-2b4t";
+    case ChatFormat::kLlama3:
+      return "llama3";
   }
   return "?";
 }
 
 namespace {
 
-bool contains(std::string_view s, std::string_view what) { return s.find(what) != std::string_view::npos; }
+bool contains(std::string_view s, std::string_view what) {
+  return s.find(what) != std::string_view::npos;
+}
 
 ChatFormat detect_chat_format(std::string_view t) {
   if (t.empty()) return ChatFormat::kNone;
-  if (contains(t, "<|start_header_id|>") && contains(t, "<|end_header_id|>")) return ChatFormat::kLlama3;
+  if (contains(t, "<|start_header_id|>") && contains(t, "<|end_header_id|>"))
+    return ChatFormat::kLlama3;
   // The placeholder in the official 2B-4T GGUF (see tokenizer.h) and the HF template.
   if (contains(t, "BITNETAssistant")) return ChatFormat::kBitnet2B4T;
   if (contains(t, "capitalize") && contains(t, "<|eot_id|>") && contains(t, "Assistant: "))
@@ -268,8 +286,9 @@ ChatFormat detect_chat_format(std::string_view t) {
 
 void check_id(const char* field, std::int64_t id, std::size_t n) {
   if (id < -1 || id >= static_cast<std::int64_t>(n)) {
-    throw std::invalid_argument(std::string(field) + ": " + std::to_string(id) + " out of range [0, " +
-                                std::to_string(n) + ") of tokenizer.ggml.tokens (or -1 for none)");
+    throw std::invalid_argument(std::string(field) + ": " + std::to_string(id) +
+                                " out of range [0, " + std::to_string(n) +
+                                ") of tokenizer.ggml.tokens (or -1 for none)");
   }
 }
 
@@ -295,8 +314,9 @@ void Tokenizer::validate_and_index() {
   } else if (spec_.model == "llama") {
     gpt2_ = false;
   } else {
-    throw std::invalid_argument("tokenizer.ggml.model: unknown tokenizer model " + quoted(spec_.model) +
-                                " (expected \"gpt2\" for byte-level BPE or \"llama\" for SentencePiece)");
+    throw std::invalid_argument(
+        "tokenizer.ggml.model: unknown tokenizer model " + quoted(spec_.model) +
+        " (expected \"gpt2\" for byte-level BPE or \"llama\" for SentencePiece)");
   }
   const std::size_t n = spec_.tokens.size();
   if (n == 0) throw std::invalid_argument("tokenizer.ggml.tokens: empty");
@@ -314,8 +334,8 @@ void Tokenizer::validate_and_index() {
   for (std::size_t i = 0; i < spec_.types.size(); ++i) {
     const auto t = static_cast<std::int32_t>(spec_.types[i]);
     if (t < 0 || t > 6) {
-      throw std::invalid_argument("tokenizer.ggml.token_type[" + std::to_string(i) + "]: " +
-                                  std::to_string(t) + " (expected 0..6)");
+      throw std::invalid_argument("tokenizer.ggml.token_type[" + std::to_string(i) +
+                                  "]: " + std::to_string(t) + " (expected 0..6)");
     }
   }
   check_id("tokenizer.ggml.bos_token_id", spec_.bos, n);
@@ -338,8 +358,9 @@ void Tokenizer::validate_and_index() {
     const auto id = static_cast<std::int32_t>(i);
     const auto [it, fresh] = token_to_id_.emplace(spec_.tokens[i], id);
     if (!fresh) {
-      throw std::invalid_argument("tokenizer.ggml.tokens: duplicate token " + quoted(spec_.tokens[i]) +
-                                  " at ids " + std::to_string(it->second) + " and " + std::to_string(i));
+      throw std::invalid_argument("tokenizer.ggml.tokens: duplicate token " +
+                                  quoted(spec_.tokens[i]) + " at ids " +
+                                  std::to_string(it->second) + " and " + std::to_string(i));
     }
     const TokenType t = spec_.types.empty() ? TokenType::kNormal : spec_.types[i];
     if (t == TokenType::kControl || t == TokenType::kUserDefined) {
@@ -348,7 +369,8 @@ void Tokenizer::validate_and_index() {
       if (text.empty()) continue;  // an empty control token would match everywhere
       special_.emplace(text, id);
       special_first_[static_cast<unsigned char>(text[0])] = true;
-      if (std::find(special_lengths_.begin(), special_lengths_.end(), text.size()) == special_lengths_.end())
+      if (std::find(special_lengths_.begin(), special_lengths_.end(), text.size()) ==
+          special_lengths_.end())
         special_lengths_.push_back(text.size());
     }
   }
@@ -381,7 +403,9 @@ void Tokenizer::build_gpt2() {
   for (std::size_t r = 0; r < spec_.merges.size(); ++r) {
     const std::string_view m = spec_.merges[r];
     const std::size_t sp = m.find(' ');
-    const auto where = [&] { return "tokenizer.ggml.merges[" + std::to_string(r) + "]: " + quoted(m); };
+    const auto where = [&] {
+      return "tokenizer.ggml.merges[" + std::to_string(r) + "]: " + quoted(m);
+    };
     if (sp == std::string_view::npos || sp == 0 || sp + 1 == m.size() ||
         m.find(' ', sp + 1) != std::string_view::npos) {
       throw std::invalid_argument(where() + " is not two tokens separated by one space");
@@ -393,16 +417,20 @@ void Tokenizer::build_gpt2() {
     for (int k = 0; k < 3; ++k) {
       const auto it = token_to_id_.find(parts[k]);
       if (it == token_to_id_.end()) {
-        throw std::invalid_argument(where() + ": " + quoted(parts[k]) + " is not in tokenizer.ggml.tokens");
+        throw std::invalid_argument(where() + ": " + quoted(parts[k]) +
+                                    " is not in tokenizer.ggml.tokens");
       }
       ids[k] = it->second;
     }
-    const std::uint64_t key = (static_cast<std::uint64_t>(ids[0]) << 32) | static_cast<std::uint32_t>(ids[1]);
-    merges_.emplace(key, Merge{static_cast<std::int32_t>(r), ids[2]});  // a repeated pair keeps its first rank
+    const std::uint64_t key =
+        (static_cast<std::uint64_t>(ids[0]) << 32) | static_cast<std::uint32_t>(ids[1]);
+    merges_.emplace(
+        key, Merge{static_cast<std::int32_t>(r), ids[2]});  // a repeated pair keeps its first rank
   }
 
   // A missing key (the official 2B-4T GGUF has none) means LLaMA-3's split: that is the
-  // pre-tokenizer its HF tokenizer.json declares. The other names are llama.cpp's for the same regex.
+  // pre-tokenizer its HF tokenizer.json declares. The other names are llama.cpp's for the same
+  // regex.
   const std::string& p = spec_.pre;
   PreTokenizer::Kind kind;
   if (p.empty() || p == "llama-bpe" || p == "llama3" || p == "llama-v3" || p == "falcon3") {
@@ -413,8 +441,9 @@ void Tokenizer::build_gpt2() {
   } else if (p == "default" || p == "gpt2") {
     kind = PreTokenizer::Kind::kGpt2;
   } else {
-    throw std::invalid_argument("tokenizer.ggml.pre: unsupported pre-tokenizer " + quoted(p) +
-                                " (supported: llama-bpe, llama3, llama-v3, falcon3, default, gpt2)");
+    throw std::invalid_argument(
+        "tokenizer.ggml.pre: unsupported pre-tokenizer " + quoted(p) +
+        " (supported: llama-bpe, llama3, llama-v3, falcon3, default, gpt2)");
   }
   pre_ = std::make_unique<PreTokenizer>(kind);
 
@@ -441,17 +470,21 @@ void Tokenizer::build_gpt2() {
 void Tokenizer::build_llama() {
   const std::size_t n = spec_.tokens.size();
   if (spec_.scores.empty()) {
-    throw std::invalid_argument("tokenizer.ggml.scores: empty (a llama tokenizer merges pieces by score)");
+    throw std::invalid_argument(
+        "tokenizer.ggml.scores: empty (a llama tokenizer merges pieces by score)");
   }
-  const auto type = [&](std::size_t i) { return spec_.types.empty() ? TokenType::kNormal : spec_.types[i]; };
+  const auto type = [&](std::size_t i) {
+    return spec_.types.empty() ? TokenType::kNormal : spec_.types[i];
+  };
   is_byte_.assign(n, 0);
   has_byte_tokens_ = true;
   for (int b = 0; b < 256; ++b) {
     char name[8];
     std::snprintf(name, sizeof name, "<0x%02X>", b);
     const auto it = token_to_id_.find(name);
-    const bool ok = it != token_to_id_.end() &&
-                    (spec_.types.empty() || type(static_cast<std::size_t>(it->second)) == TokenType::kByte);
+    const bool ok =
+        it != token_to_id_.end() &&
+        (spec_.types.empty() || type(static_cast<std::size_t>(it->second)) == TokenType::kByte);
     byte_token_[b] = ok ? it->second : -1;
     if (ok) is_byte_[static_cast<std::size_t>(it->second)] = 1;
     has_byte_tokens_ = has_byte_tokens_ && ok;
@@ -459,7 +492,8 @@ void Tokenizer::build_llama() {
   if (!has_byte_tokens_ && spec_.unk < 0) {
     throw std::invalid_argument(
         "tokenizer.ggml.unknown_token_id: not set, and tokenizer.ggml.tokens lacks the byte tokens "
-        "<0x00>..<0xFF> (a llama tokenizer needs one or the other for characters outside the vocabulary)");
+        "<0x00>..<0xFF> (a llama tokenizer needs one or the other for characters outside the "
+        "vocabulary)");
   }
   mergeable_.assign(n, 0);
   piece_bytes_.resize(n);
@@ -468,7 +502,8 @@ void Tokenizer::build_llama() {
     mergeable_[i] = (t == TokenType::kNormal || t == TokenType::kUndefined) && !is_byte_[i];
     const std::string& text = spec_.tokens[i];
     if (is_byte_[i]) {
-      piece_bytes_[i] = std::string(1, static_cast<char>(std::stoi(text.substr(3, 2), nullptr, 16)));
+      piece_bytes_[i] =
+          std::string(1, static_cast<char>(std::stoi(text.substr(3, 2), nullptr, 16)));
     } else if (control_[i]) {
       continue;  // rendered from spec_.tokens
     } else {
@@ -493,7 +528,9 @@ std::int32_t Tokenizer::find_token(std::string_view text) const {
   return it == token_to_id_.end() ? -1 : it->second;
 }
 
-bool Tokenizer::is_eog(std::int32_t id) const { return std::binary_search(eog_.begin(), eog_.end(), id); }
+bool Tokenizer::is_eog(std::int32_t id) const {
+  return std::binary_search(eog_.begin(), eog_.end(), id);
+}
 
 bool Tokenizer::is_control(std::int32_t id) const {
   return id >= 0 && id < vocab_size() && control_[static_cast<std::size_t>(id)];
@@ -572,7 +609,7 @@ void Tokenizer::bpe_gpt2(std::string_view piece, std::vector<std::int32_t>& out)
     std::int32_t id, prev, next;
   };
   struct Cand {
-    std::int32_t rank, left, right, lid, rid;
+    std::int32_t rank, left, right, lid, rid, result;
   };
   const auto worse = [](const Cand& x, const Cand& y) {
     return x.rank != y.rank ? x.rank > y.rank : x.left > y.left;
@@ -580,16 +617,19 @@ void Tokenizer::bpe_gpt2(std::string_view piece, std::vector<std::int32_t>& out)
   const auto n = static_cast<std::int32_t>(piece.size());
   std::vector<Sym> sym(static_cast<std::size_t>(n));
   for (std::int32_t i = 0; i < n; ++i) {
-    sym[static_cast<std::size_t>(i)] = {byte_token_[static_cast<unsigned char>(piece[static_cast<std::size_t>(i)])],
-                                        i - 1, i + 1 < n ? i + 1 : -1};
+    sym[static_cast<std::size_t>(i)] = {
+        byte_token_[static_cast<unsigned char>(piece[static_cast<std::size_t>(i)])], i - 1,
+        i + 1 < n ? i + 1 : -1};
   }
   std::vector<Cand> heap;
   const auto push = [&](std::int32_t l, std::int32_t r) {
     if (l < 0 || r < 0) return;
-    const std::int32_t lid = sym[static_cast<std::size_t>(l)].id, rid = sym[static_cast<std::size_t>(r)].id;
-    const auto it = merges_.find((static_cast<std::uint64_t>(lid) << 32) | static_cast<std::uint32_t>(rid));
+    const std::int32_t lid = sym[static_cast<std::size_t>(l)].id,
+                       rid = sym[static_cast<std::size_t>(r)].id;
+    const auto it =
+        merges_.find((static_cast<std::uint64_t>(lid) << 32) | static_cast<std::uint32_t>(rid));
     if (it == merges_.end()) return;
-    heap.push_back({it->second.rank, l, r, lid, rid});
+    heap.push_back({it->second.rank, l, r, lid, rid, it->second.result});
     std::push_heap(heap.begin(), heap.end(), worse);
   };
   for (std::int32_t i = 0; i + 1 < n; ++i) push(i, i + 1);
@@ -604,7 +644,7 @@ void Tokenizer::bpe_gpt2(std::string_view piece, std::vector<std::int32_t>& out)
       continue;  // stale: one side was merged since this pair was queued
     }
     const Sym& R = sym[static_cast<std::size_t>(c.right)];
-    L.id = merges_.at((static_cast<std::uint64_t>(c.lid) << 32) | static_cast<std::uint32_t>(c.rid)).result;
+    L.id = c.result;
     dead[static_cast<std::size_t>(c.right)] = 1;
     L.next = R.next;
     if (L.next >= 0) sym[static_cast<std::size_t>(L.next)].prev = c.left;
@@ -645,7 +685,8 @@ void Tokenizer::bpe_llama(std::string_view text, bool dummy_prefix,
   }
   const auto piece_id = [&](std::string_view p) -> std::int32_t {
     const auto it = token_to_id_.find(p);
-    return it != token_to_id_.end() && mergeable_[static_cast<std::size_t>(it->second)] ? it->second : -1;
+    return it != token_to_id_.end() && mergeable_[static_cast<std::size_t>(it->second)] ? it->second
+                                                                                        : -1;
   };
   // SentencePiece BPE: merge the adjacent pair whose concatenation is a piece with the highest
   // score (leftmost on a tie), until no adjacent pair forms a piece.
@@ -700,7 +741,8 @@ void Tokenizer::bpe_llama(std::string_view text, bool dummy_prefix,
 // ---------------------------------------------------------------------------------------------
 // Decoding
 
-void Tokenizer::append_piece(std::string& out, std::int32_t id, bool skip_special, bool& seen_text) const {
+void Tokenizer::append_piece(std::string& out, std::int32_t id, bool skip_special,
+                             bool& seen_text) const {
   if (id < 0 || id >= vocab_size()) {
     throw std::out_of_range("token id " + std::to_string(id) + " out of range [0, " +
                             std::to_string(vocab_size()) + ")");
@@ -781,8 +823,9 @@ std::string capitalize(std::string_view s) {
 std::string Tokenizer::apply_chat_template(std::span<const ChatMessage> messages,
                                            bool add_generation_prompt) const {
   if (chat_format_ == ChatFormat::kNone) {
-    throw std::invalid_argument("tokenizer.chat_template: missing (this model file has no chat "
-                                "template, so it cannot be prompted in chat form)");
+    throw std::invalid_argument(
+        "tokenizer.chat_template: missing (this model file has no chat "
+        "template, so it cannot be prompted in chat form)");
   }
   if (chat_format_ == ChatFormat::kUnknown) {
     throw std::invalid_argument(
@@ -792,12 +835,14 @@ std::string Tokenizer::apply_chat_template(std::span<const ChatMessage> messages
   }
   std::string s;
   const std::string_view t = spec_.chat_template;
-  if (spec_.bos >= 0 && (contains(t, "bos_token") || contains(t, spec_.tokens[static_cast<std::size_t>(spec_.bos)]))) {
+  if (spec_.bos >= 0 && (contains(t, "bos_token") ||
+                         contains(t, spec_.tokens[static_cast<std::size_t>(spec_.bos)]))) {
     s += spec_.tokens[static_cast<std::size_t>(spec_.bos)];
   }
   for (std::size_t i = 0; i < messages.size(); ++i) {
     const ChatMessage& m = messages[i];
-    if (m.role.empty()) throw std::invalid_argument("chat message " + std::to_string(i) + ": empty role");
+    if (m.role.empty())
+      throw std::invalid_argument("chat message " + std::to_string(i) + ": empty role");
     if (chat_format_ == ChatFormat::kBitnet2B4T) {
       s += capitalize(m.role);
       s += ": ";
@@ -810,8 +855,9 @@ std::string Tokenizer::apply_chat_template(std::span<const ChatMessage> messages
     s += "<|eot_id|>";
   }
   if (add_generation_prompt) {
-    s += chat_format_ == ChatFormat::kBitnet2B4T ? "Assistant: "
-                                                   : "<|start_header_id|>assistant<|end_header_id|>\n\n";
+    s += chat_format_ == ChatFormat::kBitnet2B4T
+             ? "Assistant: "
+             : "<|start_header_id|>assistant<|end_header_id|>\n\n";
   }
   return s;
 }

@@ -22,7 +22,8 @@ namespace {
 
 // The training text. Written for this file: plain English, some code, numbers, and short
 // passages in other scripts, so the learned merges cover the usual cases a tokenizer test hits.
-constexpr std::string_view kSample = R"SAMPLE(The quick brown fox jumps over the lazy dog. The dog was not amused, and the fox
+constexpr std::string_view kSample =
+    R"SAMPLE(The quick brown fox jumps over the lazy dog. The dog was not amused, and the fox
 was not sorry. When the evening came, the two of them sat by the river and watched the water
 run past the old mill. There is a simple lesson in that: the river does not care who is right.
 
@@ -89,15 +90,16 @@ constexpr int kMaxMerges = 400;
 // adjacent pair (ties: smallest (left, right) ids) becomes a new symbol, repeated. join(l, r)
 // returns the id of the merged symbol (existing or new); stop when no pair occurs twice.
 template <class Join, class Record>
-void train_bpe(std::vector<std::vector<std::int32_t>>& words, const std::vector<std::int64_t>& counts,
-               int max_merges, Join join, Record record) {
+void train_bpe(std::vector<std::vector<std::int32_t>>& words,
+               const std::vector<std::int64_t>& counts, int max_merges, Join join, Record record) {
   std::unordered_map<std::uint64_t, std::int64_t> pairs;
   for (int m = 0; m < max_merges; ++m) {
     pairs.clear();
     for (std::size_t w = 0; w < words.size(); ++w) {
       const auto& s = words[w];
       for (std::size_t i = 0; i + 1 < s.size(); ++i) {
-        pairs[(static_cast<std::uint64_t>(s[i]) << 32) | static_cast<std::uint32_t>(s[i + 1])] += counts[w];
+        pairs[(static_cast<std::uint64_t>(s[i]) << 32) | static_cast<std::uint32_t>(s[i + 1])] +=
+            counts[w];
       }
     }
     std::uint64_t best = 0;
@@ -109,7 +111,8 @@ void train_bpe(std::vector<std::vector<std::int32_t>>& words, const std::vector<
       }
     }
     if (best_count < 2) return;
-    const auto l = static_cast<std::int32_t>(best >> 32), r = static_cast<std::int32_t>(best & 0xFFFFFFFFu);
+    const auto l = static_cast<std::int32_t>(best >> 32),
+               r = static_cast<std::int32_t>(best & 0xFFFFFFFFu);
     const std::int32_t id = join(l, r);
     record(l, r, id);
     for (auto& s : words) {
@@ -170,12 +173,15 @@ TokenizerSpec synthetic_gpt2_vocab(std::int64_t vocab_size) {
   }
 
   std::unordered_map<std::string, std::int32_t> index;
-  for (std::size_t i = 0; i < spec.tokens.size(); ++i) index.emplace(spec.tokens[i], static_cast<std::int32_t>(i));
-  const int max_merges = static_cast<int>(std::min<std::int64_t>(kMaxMerges, vocab_size - 256 - kNamed));
+  for (std::size_t i = 0; i < spec.tokens.size(); ++i)
+    index.emplace(spec.tokens[i], static_cast<std::int32_t>(i));
+  const int max_merges =
+      static_cast<int>(std::min<std::int64_t>(kMaxMerges, vocab_size - 256 - kNamed));
   train_bpe(
       words, counts, max_merges,
       [&](std::int32_t l, std::int32_t r) {
-        std::string t = spec.tokens[static_cast<std::size_t>(l)] + spec.tokens[static_cast<std::size_t>(r)];
+        std::string t =
+            spec.tokens[static_cast<std::size_t>(l)] + spec.tokens[static_cast<std::size_t>(r)];
         const auto [it, fresh] = index.emplace(t, static_cast<std::int32_t>(spec.tokens.size()));
         if (fresh) spec.tokens.push_back(std::move(t));
         return it->second;
@@ -275,13 +281,14 @@ TokenizerSpec synthetic_llama_vocab(std::int64_t vocab_size) {
     words.push_back(std::move(s));
     counts.push_back(c);
   }
-  const int max_merges =
-      static_cast<int>(std::min<std::int64_t>(kMaxMerges, room - static_cast<std::int64_t>(chars.size())));
+  const int max_merges = static_cast<int>(
+      std::min<std::int64_t>(kMaxMerges, room - static_cast<std::int64_t>(chars.size())));
   std::vector<std::string> merged;  // learned pieces, in merge order
   train_bpe(
       words, counts, max_merges,
       [&](std::int32_t l, std::int32_t r) {
-        std::string t = sym_text[static_cast<std::size_t>(l)] + sym_text[static_cast<std::size_t>(r)];
+        std::string t =
+            sym_text[static_cast<std::size_t>(l)] + sym_text[static_cast<std::size_t>(r)];
         const auto [it, fresh] = sym_id.emplace(t, static_cast<std::int32_t>(sym_text.size()));
         if (fresh) {
           sym_text.push_back(t);

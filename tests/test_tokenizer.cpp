@@ -43,7 +43,9 @@ std::string utf8(std::uint32_t cp) {
 // GPT-2's byte alphabet, written again here from its definition (independent of the library):
 // printable bytes are themselves, the others U+0100 + (their rank among the others).
 std::string byte_text(int b) {
-  const auto self = [](int x) { return (x >= 33 && x <= 126) || (x >= 161 && x <= 172) || x >= 174; };
+  const auto self = [](int x) {
+    return (x >= 33 && x <= 126) || (x >= 161 && x <= 172) || x >= 174;
+  };
   if (self(b)) return utf8(static_cast<std::uint32_t>(b));
   std::uint32_t rank = 0;
   for (int x = 0; x < b; ++x) rank += self(x) ? 0 : 1;
@@ -85,7 +87,8 @@ const Strings& corpus() {
       "तेज़ भूरी लोमड़ी आलसी कुत्ते के ऊपर कूदती है। नमस्ते",
       "שלום עולם",
       "สวัสดีครับ",
-      "emoji 😀🎉 thumbs 👍🏽👍🏿 coder 👩‍💻 family 👨‍👩‍👧‍👦 flag 🇩🇪🇯🇵 heart ❤️ keycap 1️⃣",
+      "emoji 😀🎉 thumbs 👍🏽👍🏿 coder 👩‍💻 family 👨‍👩‍👧‍👦 flag 🇩🇪🇯🇵 heart ❤️ keycap "
+      "1️⃣",
       "mixed: abc敏捷123😀def\u00a0nbsp\u2003emsp\u3000ideographic",
       "<|eot_id|> looks special <|begin_of_text|>",
       std::string("nul\0byte", 8),
@@ -99,7 +102,8 @@ const Strings& corpus() {
       "overlong \xc0\xaf slash \xe0\x80\xaf and \xf0\x80\x80\xaf",
       "surrogates \xed\xa0\x80\xed\xb0\x80 pair",
       "above max \xf4\x90\x80\x80 and \xf5\x80\x80\x80",
-      "a \xff b\xff" "c \xff\xfe\xfd\n\xc3",
+      "a \xff b\xff"
+      "c \xff\xfe\xfd\n\xc3",
       "ends with lead \xe2",
   };
   return c;
@@ -147,7 +151,8 @@ TEST(Tokenizer, Gpt2ByteAlphabetMatchesItsDefinition) {
   EXPECT_EQ(gpt2_byte_text(0xAD), "\xC5\x83");  // U+0143: the 68th and last remapped byte
   EXPECT_EQ(gpt2_byte_text('A'), "A");
   EXPECT_EQ(gpt2_byte_text(0xFF), "\xC3\xBF");  // U+00FF maps to itself
-  for (int b = 0; b < 256; ++b) EXPECT_EQ(gpt2_byte_text(static_cast<std::uint8_t>(b)), byte_text(b)) << b;
+  for (int b = 0; b < 256; ++b)
+    EXPECT_EQ(gpt2_byte_text(static_cast<std::uint8_t>(b)), byte_text(b)) << b;
   EXPECT_EQ(gpt2_bytes_to_text(" hi\n"), "\xC4\xA0hi\xC4\x8A");
 }
 
@@ -166,8 +171,8 @@ TEST(Tokenizer, Utf8SequenceLength) {
   EXPECT_EQ(len("\xC1\xBF"), 0);
   EXPECT_EQ(len("\xE0\x80\xAF"), 0);
   EXPECT_EQ(len("\xF0\x80\x80\xAF"), 0);
-  EXPECT_EQ(len("\xED\xA0\x80"), 0);  // U+D800
-  EXPECT_EQ(len("\xED\x9F\xBF"), 3);  // U+D7FF
+  EXPECT_EQ(len("\xED\xA0\x80"), 0);      // U+D800
+  EXPECT_EQ(len("\xED\x9F\xBF"), 3);      // U+D7FF
   EXPECT_EQ(len("\xF4\x90\x80\x80"), 0);  // U+110000
   EXPECT_EQ(len("\xF5\x80\x80\x80"), 0);
   EXPECT_EQ(len("\xFF"), 0);
@@ -209,12 +214,15 @@ TEST(PreTokenizer, Llama3Splits) {
   EXPECT_EQ(p.split("trailing   "), (Strings{"trailing", "   "}));
   EXPECT_EQ(p.split("敏捷的狐狸"), (Strings{"敏捷的狐狸"}));
   EXPECT_EQ(p.split("مرحبا بالعالم"), (Strings{"مرحبا", " بالعالم"}));
-  // Combining marks are not \p{L}: the virama joins the next letter, the final vowel sign stands alone.
+  // Combining marks are not \p{L}: the virama joins the next letter, the final vowel sign stands
+  // alone.
   EXPECT_EQ(p.split("नमस्ते"), (Strings{"नमस", "्त", "े"}));
   EXPECT_EQ(p.split("hi 👍🏽"), (Strings{"hi", " 👍🏽"}));
   EXPECT_EQ(p.split("f(x);"), (Strings{"f", "(x", ");"}));
   // Invalid bytes are pieces of their own; the valid runs around them are split by the regex.
-  EXPECT_EQ(p.split("a\xFF" "b"), (Strings{"a", "\xFF", "b"}));
+  EXPECT_EQ(p.split("a\xFF"
+                    "b"),
+            (Strings{"a", "\xFF", "b"}));
   EXPECT_EQ(p.split("ab\xE2\x82"), (Strings{"ab", "\xE2\x82"}));
   EXPECT_EQ(p.split("\xC0\xAF!"), (Strings{"\xC0\xAF", "!"}));
   EXPECT_EQ(p.split(""), Strings{});
@@ -246,12 +254,22 @@ TEST(PreTokenizer, PiecesConcatenateToAnyInput) {
   }
 }
 
+TEST(PreTokenizer, JitIsUsedOnX86) {
+  // Debian's libpcre2 is built with JIT; without it the interpreter gives the same pieces, slower.
+#if defined(__x86_64__)
+  EXPECT_TRUE(PreTokenizer(PreTokenizer::Kind::kLlama3).jit());
+#else
+  GTEST_SKIP() << "JIT availability is platform-specific";
+#endif
+}
+
 TEST(PreTokenizer, LongRunsDoNotFail) {
-  // Long runs of one class exercise PCRE2's backtracking (e.g. \s*[\r\n]+ over spaces) and JIT stack.
+  // Long runs of one class exercise PCRE2's backtracking (e.g. \s*[\r\n]+ over spaces) and JIT
+  // stack.
   const PreTokenizer p(PreTokenizer::Kind::kLlama3);
-  for (const std::string& s : {std::string(300000, ' ') + "x", std::string(300000, 'a'),
-                               std::string(100000, '7'), std::string(200000, '\n') + "  ",
-                               std::string(100000, '!') + std::string(100000, '\r')}) {
+  for (const std::string& s :
+       {std::string(300000, ' ') + "x", std::string(300000, 'a'), std::string(100000, '7'),
+        std::string(200000, '\n') + "  ", std::string(100000, '!') + std::string(100000, '\r')}) {
     std::string joined;
     for (const std::string& piece : p.split(s)) joined += piece;
     EXPECT_EQ(joined, s);
@@ -262,7 +280,8 @@ TEST(PreTokenizer, LongRunsDoNotFail) {
 
 // Byte tokens at id == byte value, then:
 //   256 "bc"  257 "ab"  258 "abc"  259 "Ġa"  260 "aa"
-//   261 "<|eot_id|>"  262 "<s>"  263 "<s>>"  264 "<|begin_of_text|>"  265 "<|end_of_text|>" (control)
+//   261 "<|eot_id|>"  262 "<s>"  263 "<s>>"  264 "<|begin_of_text|>"  265 "<|end_of_text|>"
+//   (control)
 // merges by rank: 0 "b c", 1 "a b", 2 "ab c", 3 "Ġ a", 4 "a a".
 TokenizerSpec hand_gpt2(const std::string& pre) {
   TokenizerSpec s;
@@ -271,7 +290,8 @@ TokenizerSpec hand_gpt2(const std::string& pre) {
   for (int b = 0; b < 256; ++b) s.tokens.push_back(byte_text(b));
   const std::string G = byte_text(' ');
   for (const std::string& t : Strings{"bc", "ab", "abc", G + "a", "aa"}) s.tokens.push_back(t);
-  for (const char* t : {"<|eot_id|>", "<s>", "<s>>", "<|begin_of_text|>", "<|end_of_text|>"}) s.tokens.emplace_back(t);
+  for (const char* t : {"<|eot_id|>", "<s>", "<s>>", "<|begin_of_text|>", "<|end_of_text|>"})
+    s.tokens.emplace_back(t);
   s.types.assign(261, TokenType::kNormal);
   s.types.resize(266, TokenType::kControl);
   s.merges = {"b c", "a b", "ab c", G + " a", "a a"};
@@ -379,7 +399,7 @@ TokenizerSpec hand_spm(bool with_bytes = true) {
     }
   }
   const std::vector<std::pair<std::string, float>> pieces = {
-      {kU, -10}, {"a", -11}, {"b", -12}, {"c", -13}, {"ab", -3},
+      {kU, -10},  {"a", -11},     {"b", -12},      {"c", -13}, {"ab", -3},
       {"bc", -2}, {kU + "a", -5}, {kU + "ab", -1}, {"aa", -4}};
   for (const auto& [t, sc] : pieces) {
     s.tokens.push_back(t);
@@ -454,7 +474,8 @@ void check_streaming(const Tokenizer& tok, const Strings& texts, bool skip_speci
     const Ids ids = tok.encode(s);
     std::string streamed;
     bool valid_input = true;
-    for (std::size_t i = 0; i < s.size(); i += static_cast<std::size_t>(std::max(1, utf8_sequence_length(s, i)))) {
+    for (std::size_t i = 0; i < s.size();
+         i += static_cast<std::size_t>(std::max(1, utf8_sequence_length(s, i)))) {
       valid_input = valid_input && utf8_sequence_length(s, i) > 0;
     }
     for (const std::int32_t id : ids) {
@@ -490,8 +511,10 @@ TEST(Tokenizer, StreamingConcatenatesToDecode) {
 TEST(Tokenizer, ChatTemplate2B4T) {
   const Tokenizer tok(synthetic_gpt2_vocab(128256));
   EXPECT_EQ(tok.chat_format(), ChatFormat::kBitnet2B4T);
-  const std::vector<ChatMessage> msgs = {{"system", "You are terse."}, {"user", "  Hi there \n"},
-                                         {"assistant", "Hello."}, {"USER", "Bye"}};
+  const std::vector<ChatMessage> msgs = {{"system", "You are terse."},
+                                         {"user", "  Hi there \n"},
+                                         {"assistant", "Hello."},
+                                         {"USER", "Bye"}};
   EXPECT_EQ(tok.apply_chat_template(msgs, true),
             "<|begin_of_text|>System: You are terse.<|eot_id|>User: Hi there<|eot_id|>"
             "Assistant: Hello.<|eot_id|>User: Bye<|eot_id|>Assistant: ");
@@ -502,8 +525,11 @@ TEST(Tokenizer, ChatTemplate2B4T) {
   EXPECT_EQ(std::count(ids.begin(), ids.end(), 128000), 1);
   EXPECT_EQ(std::count(ids.begin(), ids.end(), 128009), 4);
   EXPECT_EQ(tok.decode(ids), tok.apply_chat_template(msgs, true));
-  expect_invalid([&] { tok.apply_chat_template(std::vector<ChatMessage>{{"", "x"}}, true); },
-                 "chat message 0: empty role");
+  expect_invalid(
+      [&] {
+        tok.apply_chat_template(std::vector<ChatMessage>{{"", "x"}}, true);
+      },
+      "chat message 0: empty role");
 }
 
 TEST(Tokenizer, ChatTemplateSelection) {
@@ -512,7 +538,8 @@ TEST(Tokenizer, ChatTemplateSelection) {
 
   s.chat_template =
       "{% set loop_messages = messages %}{% for message in loop_messages %}{% set content = "
-      "'<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n'+ message['content'] | trim + "
+      "'<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n'+ message['content'] | "
+      "trim + "
       "'<|eot_id|>' %}{% if loop.index0 == 0 %}{% set content = bos_token + content %}{% endif %}"
       "{{ content }}{% endfor %}{% if add_generation_prompt %}"
       "{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}";
@@ -533,12 +560,14 @@ TEST(Tokenizer, ChatTemplateSelection) {
       "{% endif %}{% endfor %}";
   const Tokenizer placeholder(s);
   EXPECT_EQ(placeholder.chat_format(), ChatFormat::kBitnet2B4T);
-  EXPECT_EQ(placeholder.apply_chat_template(msgs, true), "<|begin_of_text|>User: Hi<|eot_id|>Assistant: ");
+  EXPECT_EQ(placeholder.apply_chat_template(msgs, true),
+            "<|begin_of_text|>User: Hi<|eot_id|>Assistant: ");
 
   s.chat_template = "{% for m in messages %}<|im_start|>{{ m['role'] }}{% endfor %}";
   const Tokenizer unknown(s);
   EXPECT_EQ(unknown.chat_format(), ChatFormat::kUnknown);
-  expect_invalid([&] { unknown.apply_chat_template(msgs, true); }, "tokenizer.chat_template: unsupported");
+  expect_invalid([&] { unknown.apply_chat_template(msgs, true); },
+                 "tokenizer.chat_template: unsupported");
 
   s.chat_template.clear();
   const Tokenizer none(s);
@@ -556,27 +585,54 @@ TEST(Tokenizer, BadSpecsNameTheField) {
   };
   bad([](TokenizerSpec& s) { s.merges.clear(); },
       "tokenizer.ggml.merges: empty (a gpt2 tokenizer needs merges)");
-  bad([](TokenizerSpec& s) { s.model = "wordpiece"; }, "tokenizer.ggml.model: unknown tokenizer model \"wordpiece\"");
-  bad([](TokenizerSpec& s) { s.tokens.clear(); s.types.clear(); }, "tokenizer.ggml.tokens: empty");
-  bad([](TokenizerSpec& s) { s.scores.assign(10, 0.0f); }, "tokenizer.ggml.scores: 10 entries, expected 266");
-  bad([](TokenizerSpec& s) { s.types.pop_back(); }, "tokenizer.ggml.token_type: 265 entries, expected 266");
-  bad([](TokenizerSpec& s) { s.types[3] = static_cast<TokenType>(9); }, "tokenizer.ggml.token_type[3]: 9");
-  bad([](TokenizerSpec& s) { s.bos = 266; }, "tokenizer.ggml.bos_token_id: 266 out of range [0, 266)");
+  bad([](TokenizerSpec& s) { s.model = "wordpiece"; },
+      "tokenizer.ggml.model: unknown tokenizer model \"wordpiece\"");
+  bad(
+      [](TokenizerSpec& s) {
+        s.tokens.clear();
+        s.types.clear();
+      },
+      "tokenizer.ggml.tokens: empty");
+  bad([](TokenizerSpec& s) { s.scores.assign(10, 0.0f); },
+      "tokenizer.ggml.scores: 10 entries, expected 266");
+  bad([](TokenizerSpec& s) { s.types.pop_back(); },
+      "tokenizer.ggml.token_type: 265 entries, expected 266");
+  bad([](TokenizerSpec& s) { s.types[3] = static_cast<TokenType>(9); },
+      "tokenizer.ggml.token_type[3]: 9");
+  bad([](TokenizerSpec& s) { s.bos = 266; },
+      "tokenizer.ggml.bos_token_id: 266 out of range [0, 266)");
   bad([](TokenizerSpec& s) { s.eos = -2; }, "tokenizer.ggml.eos_token_id: -2 out of range");
   bad([](TokenizerSpec& s) { s.unk = 1000; }, "tokenizer.ggml.unknown_token_id: 1000 out of range");
   bad([](TokenizerSpec& s) { s.pad = 500; }, "tokenizer.ggml.padding_token_id: 500 out of range");
-  bad([](TokenizerSpec& s) { s.bos = -1; }, "tokenizer.ggml.add_bos_token: true, but tokenizer.ggml.bos_token_id");
-  bad([](TokenizerSpec& s) { s.add_eos = true; s.eos = -1; }, "tokenizer.ggml.add_eos_token: true");
-  bad([](TokenizerSpec& s) { s.tokens[258] = "ab"; }, "tokenizer.ggml.tokens: duplicate token \"ab\" at ids 257 and 258");
-  bad([](TokenizerSpec& s) { s.tokens['A'] = "A_missing"; }, "tokenizer.ggml.tokens: vocabulary lacks byte 0x41 token \"A\"");
-  bad([](TokenizerSpec& s) { s.merges[1] = "ab"; }, "tokenizer.ggml.merges[1]: \"ab\" is not two tokens separated by one space");
+  bad([](TokenizerSpec& s) { s.bos = -1; },
+      "tokenizer.ggml.add_bos_token: true, but tokenizer.ggml.bos_token_id");
+  bad(
+      [](TokenizerSpec& s) {
+        s.add_eos = true;
+        s.eos = -1;
+      },
+      "tokenizer.ggml.add_eos_token: true");
+  bad([](TokenizerSpec& s) { s.tokens[258] = "ab"; },
+      "tokenizer.ggml.tokens: duplicate token \"ab\" at ids 257 and 258");
+  bad([](TokenizerSpec& s) { s.tokens['A'] = "A_missing"; },
+      "tokenizer.ggml.tokens: vocabulary lacks byte 0x41 token \"A\"");
+  bad([](TokenizerSpec& s) { s.merges[1] = "ab"; },
+      "tokenizer.ggml.merges[1]: \"ab\" is not two tokens separated by one space");
   bad([](TokenizerSpec& s) { s.merges[1] = "a  b"; }, "tokenizer.ggml.merges[1]");
-  bad([](TokenizerSpec& s) { s.merges[2] = "xy z"; }, "tokenizer.ggml.merges[2]: \"xy z\": \"xy\" is not in tokenizer.ggml.tokens");
+  bad([](TokenizerSpec& s) { s.merges[2] = "xy z"; },
+      "tokenizer.ggml.merges[2]: \"xy z\": \"xy\" is not in tokenizer.ggml.tokens");
   bad([](TokenizerSpec& s) { s.merges[2] = "x y"; }, "\"xy\" is not in tokenizer.ggml.tokens");
-  bad([](TokenizerSpec& s) { s.pre = "qwen2"; }, "tokenizer.ggml.pre: unsupported pre-tokenizer \"qwen2\"");
+  bad([](TokenizerSpec& s) { s.pre = "qwen2"; },
+      "tokenizer.ggml.pre: unsupported pre-tokenizer \"qwen2\"");
   bad([](TokenizerSpec& s) { s.scores.clear(); }, "tokenizer.ggml.scores: empty", true);
-  bad([](TokenizerSpec& s) { s.scores.pop_back(); }, "tokenizer.ggml.scores: 267 entries, expected 268", true);
-  bad([](TokenizerSpec& s) { s.tokens[3 + 7] = "<0x07>x"; s.unk = -1; }, "tokenizer.ggml.unknown_token_id: not set", true);
+  bad([](TokenizerSpec& s) { s.scores.pop_back(); },
+      "tokenizer.ggml.scores: 267 entries, expected 268", true);
+  bad(
+      [](TokenizerSpec& s) {
+        s.tokens[3 + 7] = "<0x07>x";
+        s.unk = -1;
+      },
+      "tokenizer.ggml.unknown_token_id: not set", true);
 }
 
 // --- Synthetic vocabularies -------------------------------------------------------------------
@@ -627,7 +683,8 @@ TEST(VocabSynthetic, Gpt2RoundTrips) {
     for (auto& s : random_strings(seed, 200)) all.push_back(std::move(s));
     for (const std::string& s : all) {
       ASSERT_EQ(tok.decode(tok.encode(s, false)), s) << "size " << size << " seed " << seed;
-      ASSERT_EQ(tok.decode(tok.encode(s, true, false), true), s) << "size " << size << " seed " << seed;
+      ASSERT_EQ(tok.decode(tok.encode(s, true, false), true), s)
+          << "size " << size << " seed " << seed;
     }
   }
 }
@@ -640,7 +697,8 @@ TEST(VocabSynthetic, Gpt2SmallSizesPutSpecialsLast) {
   EXPECT_EQ(s.eos, 996);
   const TokenizerSpec tiny = synthetic_gpt2_vocab(262);
   EXPECT_EQ(tiny.merges.size(), 1u);
-  expect_invalid([] { synthetic_gpt2_vocab(261); }, "synthetic_gpt2_vocab: vocab_size 261 out of range");
+  expect_invalid([] { synthetic_gpt2_vocab(261); },
+                 "synthetic_gpt2_vocab: vocab_size 261 out of range");
 }
 
 TEST(VocabSynthetic, LlamaLayoutAndRoundTrips) {
@@ -668,7 +726,8 @@ TEST(VocabSynthetic, LlamaLayoutAndRoundTrips) {
   }
   const Tokenizer tok(synthetic_llama_vocab(32000));
   EXPECT_LT(tok.encode("The quick brown fox and the lazy dog.").size(), 20u);
-  expect_invalid([] { synthetic_llama_vocab(259); }, "synthetic_llama_vocab: vocab_size 259 out of range");
+  expect_invalid([] { synthetic_llama_vocab(259); },
+                 "synthetic_llama_vocab: vocab_size 259 out of range");
 }
 
 }  // namespace
