@@ -87,7 +87,8 @@ const Strings& corpus() {
       "तेज़ भूरी लोमड़ी आलसी कुत्ते के ऊपर कूदती है। नमस्ते",
       "שלום עולם",
       "สวัสดีครับ",
-      "emoji 😀🎉 thumbs 👍🏽👍🏿 coder 👩‍💻 family 👨‍👩‍👧‍👦 flag 🇩🇪🇯🇵 heart ❤️ keycap "
+      "emoji 😀🎉 thumbs 👍🏽👍🏿 coder 👩‍💻 family 👨‍👩‍👧‍👦 flag 🇩🇪🇯🇵 heart ❤️ "
+      "keycap "
       "1️⃣",
       "mixed: abc敏捷123😀def\u00a0nbsp\u2003emsp\u3000ideographic",
       "<|eot_id|> looks special <|begin_of_text|>",
@@ -450,6 +451,9 @@ TEST(Tokenizer, HandSpmWithoutByteTokensUsesUnk) {
   s.unk = 0;
   const Tokenizer tok(s);
   EXPECT_EQ(tok.encode("ax", false), (Ids{3, 4, 0}));
+  for (const std::string& text : random_strings(29, 100)) {
+    for (const std::int32_t id : tok.encode(text)) ASSERT_TRUE(id >= 0 && id < 5) << "seed 29";
+  }
 }
 
 TEST(Tokenizer, HandSpmRoundTripsBytesWithoutLiteralU2581) {
@@ -503,6 +507,13 @@ TEST(Tokenizer, StreamingConcatenatesToDecode) {
   for (const bool skip : {false, true}) {
     check_streaming(gpt2, all, skip);
     check_streaming(spm, all, skip);
+  }
+  // Byte-level BPE has no first-piece rule: the pieces alone concatenate to decode.
+  for (const std::string& s : all) {
+    const Ids ids = gpt2.encode(s);
+    std::string pieces;
+    for (const std::int32_t id : ids) pieces += gpt2.token_text(id);
+    ASSERT_EQ(pieces, gpt2.decode(ids));
   }
 }
 
