@@ -31,7 +31,8 @@ int cmd_synth(int argc, char** argv) {
   Args args(argc, argv, 2, {"--preset", "-o", "--seed", "--output-type", "-t"}, {"--help", "-q"});
   if (args.has("--help")) {
     std::cout
-        << R"(usage: tritbench synth --preset NAME -o FILE [--seed N] [--output-type f16|f32|q8_0] [-t THREADS] [-q]
+        << R"(usage: tritbench synth --preset NAME -o FILE [--seed N] [--output-type f16|f32|q8_0]
+                       [-t THREADS] [-q]
 
 Writes a synthetic BitNet b1.58 model of any preset as a GGUF file in bitnet.cpp's layout: the keys
 and tensor names of the official 2B-4T file, I2_S BitLinear weights (about a third zeros, one
