@@ -73,12 +73,13 @@ constexpr std::int64_t kChunk = 640 * 100;
 static_assert(kChunk % SyntheticSource::kTritsPerDraw == 0 && kChunk % i2s::kBlock == 0);
 
 void write_i2s(const SyntheticSource& src, const std::string& name, ThreadPool& pool,
-               GgufSink& sink) {
+               GgufSink& sink, const std::function<void()>& check_stop) {
   const auto [M, K] = src.shape(name);
   const std::int64_t n = M * K;  // a multiple of 128 (checked when the tensor was declared)
   const std::int64_t slab = kSlabBytes * 4 / kChunk * kChunk;  // weights per slab
   std::vector<std::uint8_t> out(static_cast<std::size_t>(std::min(n, slab) / 4));
   for (std::int64_t s0 = 0; s0 < n; s0 += slab) {
+    check_stop();
     const std::int64_t s1 = std::min(n, s0 + slab);
     const auto parts = split_rows((s1 - s0) / i2s::kBlock, pool.size(), 1);
     pool.run([&](int t) {
@@ -116,7 +117,7 @@ void quantize_q8_0(const float* x, std::uint8_t* out) {
 }
 
 void write_matrix(const SyntheticSource& src, const std::string& name, DType type, ThreadPool& pool,
-                  GgufSink& sink) {
+                  GgufSink& sink, const std::function<void()>& check_stop) {
   const auto [rows, cols] = src.shape(name);
   const std::int64_t row_bytes = type == DType::kF32    ? cols * 4
                                  : type == DType::kQ8_0 ? cols / 32 * 34
@@ -124,6 +125,7 @@ void write_matrix(const SyntheticSource& src, const std::string& name, DType typ
   const std::int64_t slab_rows = std::max<std::int64_t>(1, kSlabBytes / row_bytes);
   std::vector<std::uint8_t> out(static_cast<std::size_t>(std::min(rows, slab_rows) * row_bytes));
   for (std::int64_t r0 = 0; r0 < rows; r0 += slab_rows) {
+    check_stop();
     const std::int64_t r1 = std::min(rows, r0 + slab_rows);
     const auto parts = split_rows(r1 - r0, pool.size(), 1);
     pool.run([&](int t) {
@@ -201,12 +203,18 @@ SynthResult write_synthetic_gguf(const SyntheticSource& src, const std::string& 
   ThreadPool pool(opt.threads > 0 ? opt.threads
                                   : std::max(1u, std::thread::hardware_concurrency()));
   std::uint64_t written = 0;
+  auto check_stop = [&] {
+    if (opt.stop && opt.stop->load())
+      throw GgufError(path +
+                      ": interrupted; nothing was written (a previous file there is unchanged)");
+  };
   w.write(path, [&](std::size_t i, GgufSink& sink) {
+    check_stop();
     const std::string& n = names[i];
     if (types[i] == DType::kI2_S) {
-      write_i2s(src, n, pool, sink);
+      write_i2s(src, n, pool, sink, check_stop);
     } else if (src.shape(n).first > 1) {
-      write_matrix(src, n, types[i], pool, sink);
+      write_matrix(src, n, types[i], pool, sink, check_stop);
     } else {
       const DenseTensor d = src.dense(n);
       sink.write(d.data, static_cast<std::size_t>(d.cols) * 4);

@@ -15,6 +15,7 @@
 // SyntheticSource::ternary_range), so a 100B model goes to disk without ever being in memory and
 // the output does not depend on the thread count.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -43,6 +44,9 @@ struct SynthOptions {
   std::function<void(std::size_t done, std::size_t total, const std::string& name,
                      std::uint64_t bytes)>
       progress;
+  // Checked between slabs: once it is true the write stops with a GgufError and removes its
+  // temporary file (the target is left as it was). For SIGINT handlers.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct SynthResult {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -295,6 +296,28 @@ TEST(Synth, OutputMatrixTypes) {
   EXPECT_THROW(
       write_synthetic_gguf(SyntheticSource(*find_preset("tiny"), 1), tmp.path("x.gguf"), bad),
       std::invalid_argument);
+}
+
+TEST(Synth, StopFlagAbortsCleanly) {
+  TempDir tmp;
+  const SyntheticSource src(*find_preset("tiny"), 1);
+  const std::string path = tmp.path("s.gguf");
+  std::atomic<bool> stop{false};
+  SynthOptions opt;
+  opt.stop = &stop;
+  std::size_t seen = 0;
+  opt.progress = [&](std::size_t done, std::size_t, const std::string&, std::uint64_t) {
+    seen = done;
+    if (done == 3) stop = true;
+  };
+  try {
+    write_synthetic_gguf(src, path, opt);
+    FAIL();
+  } catch (const GgufError& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ": interrupted"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(seen, 3u);
+  EXPECT_TRUE(fs::is_empty(fs::path(path).parent_path())) << "no target and no temporary file";
 }
 
 // The written file drives the forward pass exactly as the synthetic source does: same logits, bit
