@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <numeric>
 #include <stdexcept>
@@ -10,6 +11,7 @@
 #include "harness/lib/table.h"
 #include "kernels/registry.h"
 #include "kernels/runtime/gemm.h"
+#include "models/gguf_source.h"
 #include "models/transformer.h"
 #include "reference/rng.h"
 
@@ -27,7 +29,9 @@ std::unique_ptr<models::WeightSource> open_model(const std::string& spec, std::u
     if (!cfg) throw std::invalid_argument("unknown synthetic preset '" + name + "' (known: " + models::preset_names() + ")");
     return std::make_unique<models::SyntheticSource>(*cfg, seed);
   }
-  throw std::invalid_argument(spec + ": model files are not supported by this build yet (use synthetic:PRESET)");
+  if (!std::filesystem::exists(spec))
+    throw std::invalid_argument(spec + ": no such file (expected a GGUF model file or synthetic:PRESET)");
+  return std::make_unique<models::GgufSource>(spec);
 }
 
 std::int64_t model_bytes(const models::ModelConfig& c) {
