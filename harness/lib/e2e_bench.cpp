@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <numeric>
 #include <stdexcept>
@@ -28,7 +29,9 @@ std::unique_ptr<models::WeightSource> open_model(const std::string& spec, std::u
     if (!cfg) throw std::invalid_argument("unknown synthetic preset '" + name + "' (known: " + models::preset_names() + ")");
     return std::make_unique<models::SyntheticSource>(*cfg, seed);
   }
-  return std::make_unique<models::GgufSource>(spec);  // GgufError names the file and the field
+  if (!std::filesystem::exists(spec))
+    throw std::invalid_argument(spec + ": no such file (expected a GGUF model file or synthetic:PRESET)");
+  return std::make_unique<models::GgufSource>(spec);
 }
 
 std::int64_t model_bytes(const models::ModelConfig& c) {
