@@ -10,5 +10,6 @@ int cmd_sysinfo(int argc, char** argv);
 int cmd_kernels(int argc, char** argv);
 int cmd_e2e(int argc, char** argv);
 int cmd_run(int argc, char** argv);
+int cmd_synth(int argc, char** argv);
 
 }  // namespace tritbench::cli

@@ -22,6 +22,7 @@ const Command kCommands[] = {
     {"kernels", tritbench::cli::cmd_kernels, "time kernels over shapes, batch sizes and threads"},
     {"e2e", tritbench::cli::cmd_e2e, "end-to-end prompt and generation tokens/s of a whole model"},
     {"sysinfo", tritbench::cli::cmd_sysinfo, "CPU, features, caches, compiler, flags, git commit"},
+    {"synth", tritbench::cli::cmd_synth, "write a synthetic model of any preset as a bitnet.cpp GGUF"},
 };
 
 void usage(std::ostream& o) {

@@ -1,5 +1,6 @@
 #include "models/weights.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -102,6 +103,14 @@ std::pair<std::int64_t, std::string> parse_name(const std::string& name) {
 
 }  // namespace
 
+bool is_bitlinear_weight(const std::string& name) {
+  const auto [layer, what] = parse_name(name);
+  if (layer < 0) return false;
+  for (const char* t : kTernaryTensors)
+    if (what == t) return true;
+  return false;
+}
+
 SyntheticSource::SyntheticSource(ModelConfig cfg, std::uint64_t seed) : cfg_(std::move(cfg)), seed_(seed) {}
 
 std::pair<std::int64_t, std::int64_t> SyntheticSource::shape(const std::string& name) const {
@@ -144,47 +153,109 @@ std::vector<std::string> SyntheticSource::tensor_names() const {
   return n;
 }
 
-TernaryMatrix SyntheticSource::ternary(const std::string& name) const {
+namespace {
+
+bool is_ternary_tensor(const std::string& what) {
+  for (const char* t : kTernaryTensors)
+    if (what == t) return true;
+  return false;
+}
+
+void check_range(const std::string& name, std::int64_t i0, std::int64_t i1, std::int64_t n,
+                 std::int64_t multiple) {
+  if (i0 < 0 || i1 < i0 || i1 > n || i0 % multiple != 0)
+    throw std::invalid_argument("synthetic tensor '" + name + "': range [" + std::to_string(i0) +
+                                ", " + std::to_string(i1) + ") is not within [0, " +
+                                std::to_string(n) + ") with a start that is a multiple of " +
+                                std::to_string(multiple));
+}
+
+}  // namespace
+
+void SyntheticSource::ternary_range(const std::string& name, std::int64_t i0, std::int64_t i1,
+                                    std::int8_t* out) const {
   const auto [layer, what] = parse_name(name);
-  bool is_ternary = false;
-  for (const char* t : kTernaryTensors) is_ternary |= what == t;
-  if (layer < 0 || !is_ternary)
+  if (layer < 0 || !is_ternary_tensor(what))
     throw std::invalid_argument("synthetic model " + cfg_.name + ": '" + name + "' is not a BitLinear weight");
   const auto [M, K] = shape(name);
+  check_range(name, i0, i1, M * K, kTritsPerDraw);
   Rng rng(seed_ ^ name_hash(name));
+  rng.discard(static_cast<std::uint64_t>(i0 / kTritsPerDraw));
+  // Trits drawn from the bits of 64-bit words by repeated multiplication by 3, each step taking the
+  // integer part (the high word of x * 3) as the trit: 40 near-uniform trits per word, about a third
+  // of them zero. The high word is (x >= ceil(2^64/3)) + (x >= ceil(2^65/3)) and the low word is
+  // the wrapping product, which keeps the dependency chain to one lea per trit.
+  constexpr std::uint64_t kThird = 0x5555555555555556ull, kTwoThirds = 0xAAAAAAAAAAAAAAABull;
+  std::int8_t* w = out;
+  for (std::int64_t i = i0; i < i1;) {
+    std::uint64_t x = rng.next();
+    const std::int64_t end = std::min<std::int64_t>(i1, i + kTritsPerDraw);
+    for (; i < end; ++i, ++w) {
+      *w = static_cast<std::int8_t>(static_cast<int>(x >= kThird) + static_cast<int>(x >= kTwoThirds) - 1);
+      x *= 3;
+    }
+  }
+}
+
+float SyntheticSource::ternary_scale(const std::string& name) const {
+  const auto [M, K] = shape(name);
+  Rng rng(seed_ ^ name_hash(name));
+  rng.discard(static_cast<std::uint64_t>((M * K + kTritsPerDraw - 1) / kTritsPerDraw));
+  // An absmean scale that keeps activations near unit RMS: var(y) = scale^2 * (2/3) * K * var(x).
+  return static_cast<float>((0.8 + 0.4 * rng.uniform()) / std::sqrt(2.0 * static_cast<double>(K) / 3.0));
+}
+
+TernaryMatrix SyntheticSource::ternary(const std::string& name) const {
+  const auto [M, K] = shape(name);
   TernaryMatrix t;
   t.M = M;
   t.K = K;
   t.w.resize(static_cast<std::size_t>(M * K));
-  // Trits drawn from the bits of 64-bit words by repeated multiplication by 3 (each step takes the
-  // integer part as the trit): 40 near-uniform trits per word, about a third of them zero.
-  __extension__ using u128 = unsigned __int128;
-  std::int8_t* w = t.w.data();
-  const std::int64_t n = M * K;
-  for (std::int64_t i = 0; i < n;) {
-    std::uint64_t x = rng.next();
-    for (int j = 0; j < 40 && i < n; ++j, ++i) {
-      const u128 p = static_cast<u128>(x) * 3;
-      w[i] = static_cast<std::int8_t>(static_cast<int>(p >> 64) - 1);
-      x = static_cast<std::uint64_t>(p);
-    }
-  }
-  // An absmean scale that keeps activations near unit RMS: var(y) = scale^2 * (2/3) * K * var(x).
-  t.scale = static_cast<float>((0.8 + 0.4 * rng.uniform()) / std::sqrt(2.0 * static_cast<double>(K) / 3.0));
+  ternary_range(name, 0, M * K, t.w.data());
+  t.scale = ternary_scale(name);
   return t;
+}
+
+void SyntheticSource::matrix_f16_range(const std::string& name, std::int64_t i0, std::int64_t i1,
+                                       std::uint16_t* out) const {
+  const auto [rows, cols] = shape(name);
+  const auto [layer, what] = parse_name(name);
+  if (layer != -1 || rows == 1)
+    throw std::invalid_argument("synthetic model " + cfg_.name + ": '" + name +
+                                "' is not an F16 matrix (embedding or output)");
+  check_range(name, i0, i1, rows * cols, kF16PerDraw);
+  Rng rng(seed_ ^ name_hash(name));
+  rng.discard(static_cast<std::uint64_t>(i0 / kF16PerDraw));
+  // Uniform with standard deviation 0.02, four 16-bit fractions per draw. Each value is a function
+  // of its 16 random bits only, so it is looked up in a table of all 65536 (a 2B-4T embedding has
+  // 328M values; converting each through double and f32_to_f16 took most of `synth`'s time).
+  static const std::vector<std::uint16_t> table = [] {
+    std::vector<std::uint16_t> t(65536);
+    const double half_width = 0.02 * std::sqrt(3.0);
+    for (std::uint32_t b = 0; b < 65536; ++b) {
+      const double u = (static_cast<double>(b) + 0.5) / 65536.0;
+      t[b] = f32_to_f16(static_cast<float>((2 * u - 1) * half_width));
+    }
+    return t;
+  }();
+  const std::uint16_t* lut = table.data();
+  for (std::int64_t i = i0; i < i1; i += kF16PerDraw) {
+    std::uint64_t x = rng.next();
+    for (std::int64_t j = 0; j < kF16PerDraw && i + j < i1; ++j, x >>= 16) *out++ = lut[x & 0xffff];
+  }
 }
 
 DenseTensor SyntheticSource::dense(const std::string& name) const {
   const auto [rows, cols] = shape(name);
   const auto [layer, what] = parse_name(name);
-  for (const char* t : kTernaryTensors)
-    if (what == t) throw std::invalid_argument("synthetic model: '" + name + "' is ternary, not dense");
-  Rng rng(seed_ ^ name_hash(name));
+  if (is_ternary_tensor(what))
+    throw std::invalid_argument("synthetic model: '" + name + "' is ternary, not dense");
   DenseTensor d;
   d.name = name;
   d.rows = rows;
   d.cols = cols;
   if (rows == 1) {  // norm weights near 1
+    Rng rng(seed_ ^ name_hash(name));
     auto v = std::make_shared<std::vector<float>>(static_cast<std::size_t>(cols));
     for (auto& x : *v) x = static_cast<float>(0.9 + 0.2 * rng.uniform());
     d.type = DType::kF32;
@@ -192,18 +263,9 @@ DenseTensor SyntheticSource::dense(const std::string& name) const {
     d.keep = v;
     return d;
   }
-  // Embedding / output matrix: F16, uniform with standard deviation 0.02 (4 values per draw).
+  // Embedding / output matrix: F16.
   auto v = std::make_shared<std::vector<std::uint16_t>>(static_cast<std::size_t>(rows * cols));
-  const double half_width = 0.02 * std::sqrt(3.0);
-  std::uint16_t* p = v->data();
-  const std::int64_t n = rows * cols;
-  for (std::int64_t i = 0; i < n; i += 4) {
-    std::uint64_t x = rng.next();
-    for (int j = 0; j < 4 && i + j < n; ++j, x >>= 16) {
-      const double u = (static_cast<double>(x & 0xffff) + 0.5) / 65536.0;
-      p[i + j] = f32_to_f16(static_cast<float>((2 * u - 1) * half_width));
-    }
-  }
+  matrix_f16_range(name, 0, rows * cols, v->data());
   d.type = DType::kF16;
   d.data = reinterpret_cast<const std::uint8_t*>(v->data());
   d.keep = v;

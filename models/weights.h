@@ -51,6 +51,8 @@ std::string layer_tensor(std::int64_t layer, const char* what);
 inline constexpr const char* kTernaryTensors[] = {"attn_q", "attn_k", "attn_v", "attn_output",
                                                    "ffn_gate", "ffn_up", "ffn_down"};
 inline constexpr const char* kNormTensors[] = {"attn_norm", "attn_sub_norm", "ffn_norm", "ffn_sub_norm"};
+// True for "blk.N.<one of kTernaryTensors>.weight".
+bool is_bitlinear_weight(const std::string& name);
 
 class WeightSource {
  public:
@@ -86,6 +88,20 @@ class SyntheticSource : public WeightSource {
   std::pair<std::int64_t, std::int64_t> shape(const std::string& name) const;
   // Every tensor name of the model, in the GGUF file order bitnet.cpp's converter uses.
   std::vector<std::string> tensor_names() const;
+
+  // Pieces of a tensor, for writers of models too large to hold at once (`tritbench synth` of
+  // 100B keeps a few slabs in memory, generated in parallel). Each tensor is one random stream
+  // that can be entered at any draw (Rng::discard), so the pieces are exactly the whole-tensor
+  // values, which are built from them:
+  //   ternary_range: elements [i0, i1) of ternary(name).w; i0 a multiple of kTritsPerDraw;
+  //   ternary_scale: ternary(name).scale;
+  //   matrix_f16_range: elements [i0, i1) of dense(name)'s F16 matrix (embedding / output; not
+  //   norms); i0 a multiple of kF16PerDraw.
+  static constexpr std::int64_t kTritsPerDraw = 40, kF16PerDraw = 4;
+  void ternary_range(const std::string& name, std::int64_t i0, std::int64_t i1, std::int8_t* out) const;
+  float ternary_scale(const std::string& name) const;
+  void matrix_f16_range(const std::string& name, std::int64_t i0, std::int64_t i1,
+                        std::uint16_t* out) const;
 
  private:
   ModelConfig cfg_;
