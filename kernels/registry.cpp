@@ -7,6 +7,7 @@
 // rows up with no further code. Row names follow kernels/NAMING.md.
 #include "kernels/registry.h"
 
+#include "kernels/i2r/i2r.h"
 #include "kernels/i2s/i2s.h"
 #include "reference/kernels.h"
 
@@ -40,6 +41,14 @@ const KernelInfo kRows[] = {
     {"i2s__avx512vnni", "i2s", "I2_S", kAvx512Vnni, kExact, {}, 4, 128, 2.0, {},
      i2s::pack, i2s::unpack, i2s::prepare, i2s::gemm_i32_avx512vnni, nullptr,
      "I2_S, AVX-512 VNNI: masked-plane GEMV, 4x4 register-blocked GEMM"},
+    // tritbench's own layout (kernels/i2r/README.md): 16 rows x 16 columns per 64-byte tile.
+    {"i2r__scalar", "i2r", "I2_R16", kScalar, kExact, {}, 1, 16, 2.0, {},
+     i2r::pack, i2r::unpack, i2r::prepare, i2r::gemm_i32_scalar, nullptr,
+     "I2_R16 row-interleaved 2-bit tiles, portable C++"},
+    {"i2r__avx512vnni", "i2r", "I2_R16", kAvx512Vnni, kExact, {}, 64, 16, 2.0, {},
+     i2r::pack, i2r::unpack, i2r::prepare, i2r::gemm_i32_avx512vnni, nullptr,
+     "I2_R16, AVX-512 VNNI: lanes are rows; masked-plane GEMV at the vpdpbusd peak, decoded-panel "
+     "2x8 GEMM"},
 };
 
 }  // namespace
