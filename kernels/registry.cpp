@@ -9,6 +9,7 @@
 
 #include "kernels/i2r/i2r.h"
 #include "kernels/i2s/i2s.h"
+#include "kernels/tl1/tl1.h"
 #include "reference/kernels.h"
 
 namespace tritbench {
@@ -41,6 +42,16 @@ const KernelInfo kRows[] = {
     {"i2s__avx512vnni", "i2s", "I2_S", kAvx512Vnni, kExact, {}, 4, 128, 2.0, {},
      i2s::pack, i2s::unpack, i2s::prepare, i2s::gemm_i32_avx512vnni, nullptr,
      "I2_S, AVX-512 VNNI: masked-plane GEMV, 4x4 register-blocked GEMM"},
+    // bitnet.cpp's lookup-table formats, any shape and batch (kernels/tl1, kernels/tl2).
+    {"tl1__scalar", "tl1", "TL1", kScalar, kExact, {}, 64, 4, 2.0, {},
+     tl1::pack, tl1::unpack, tl1::prepare_scalar, tl1::gemm_i32_scalar, nullptr,
+     "TL1 pair lookup tables (4-bit index, int16 entries as low/high byte tables), portable C++"},
+    {"tl1__avx2", "tl1", "TL1", kAvx2, kExact, {}, 64, 4, 2.0, {},
+     tl1::pack, tl1::unpack, tl1::prepare_avx2, tl1::gemm_i32_avx2, nullptr,
+     "TL1, AVX2 pshufb on low/high byte tables, int16 blocks widened to int32"},
+    {"tl1__avx512", "tl1", "TL1", kAvx512, kExact, {}, 64, 4, 2.0, {},
+     tl1::pack, tl1::unpack, tl1::prepare_avx512, tl1::gemm_i32_avx512, nullptr,
+     "TL1, AVX-512 vpshufb over 64-row tiles, index vectors shared by 4 tokens"},
     // tritbench's own layout (kernels/i2r/README.md): 16 rows x 16 columns per 64-byte tile.
     {"i2r__scalar", "i2r", "I2_R16", kScalar, kExact, {}, 1, 16, 2.0, {},
      i2r::pack, i2r::unpack, i2r::prepare, i2r::gemm_i32_scalar, nullptr,
