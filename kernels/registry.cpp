@@ -10,6 +10,7 @@
 #include "kernels/i2r/i2r.h"
 #include "kernels/i2s/i2s.h"
 #include "kernels/tl1/tl1.h"
+#include "kernels/tl2/tl2.h"
 #include "reference/kernels.h"
 
 namespace tritbench {
@@ -52,6 +53,24 @@ const KernelInfo kRows[] = {
     {"tl1__avx512", "tl1", "TL1", kAvx512, kExact, {}, 64, 4, 2.0, {},
      tl1::pack, tl1::unpack, tl1::prepare_avx512, tl1::gemm_i32_avx512, nullptr,
      "TL1, AVX-512 vpshufb over 64-row tiles, index vectors shared by 4 tokens"},
+    {"tl2__scalar", "tl2", "TL2", kScalar, kExact, {}, 64, 24, 5.0 / 3.0, {},
+     tl2::pack, tl2::unpack, tl2::prepare_scalar, tl2::gemm_i32_scalar, nullptr,
+     "TL2 triple lookup tables (4-bit |index| + sign bit, 1.67 bits/weight), K remainder as a TL1 "
+     "pair, portable C++"},
+    {"tl2__avx2", "tl2", "TL2", kAvx2, kExact, {}, 64, 24, 5.0 / 3.0, {},
+     tl2::pack, tl2::unpack, tl2::prepare_avx2, tl2::gemm_i32_avx2, nullptr,
+     "TL2, AVX2 pshufb on low/high byte tables, sign by xor, int16 blocks widened to int32"},
+    {"tl2__avx512", "tl2", "TL2", kAvx512, kExact, {}, 64, 24, 5.0 / 3.0, {},
+     tl2::pack, tl2::unpack, tl2::prepare_avx512, tl2::gemm_i32_avx512, nullptr,
+     "TL2, AVX-512 vpshufb over 64-row tiles, sign words as mask registers, 4 tokens per tile pass"},
+    // TL2_0: the papers' lossy variant (int8 tables, one scale per activation row); the bound is
+    // derived in kernels/tl2/format.h.
+    {"tl2_q8__scalar", "tl2_q8", "TL2", kScalar, kApproximate, {0.51, 1e-3}, 64, 24, 5.0 / 3.0, {},
+     tl2::pack, tl2::unpack, tl2::prepare_q8_scalar, nullptr, tl2::gemm_f32_q8_scalar,
+     "TL2_0: TL2 weights, int8 triple tables with a per-row scale (T-MAC style, lossy), portable"},
+    {"tl2_q8__avx512", "tl2_q8", "TL2", kAvx512, kApproximate, {0.51, 1e-3}, 64, 24, 5.0 / 3.0, {},
+     tl2::pack, tl2::unpack, tl2::prepare_q8_avx512, nullptr, tl2::gemm_f32_q8_avx512,
+     "TL2_0, AVX-512: one vpshufb per triple on biased int8 tables, uint16 block sums"},
     // tritbench's own layout (kernels/i2r/README.md): 16 rows x 16 columns per 64-byte tile.
     {"i2r__scalar", "i2r", "I2_R16", kScalar, kExact, {}, 1, 16, 2.0, {},
      i2r::pack, i2r::unpack, i2r::prepare, i2r::gemm_i32_scalar, nullptr,

@@ -1,0 +1,53 @@
+// TL2, portable. Same arithmetic as the SIMD kernels: int16 entries reassembled from their byte
+// tables, negative triples complemented (~e) with the per-row count added back, int16 block sums
+// that wrap (C++20 conversions are modular) widened to int32 per block, the remainder pair as a
+// TL1 lookup. So a block bound that were too large would fail here too.
+#include "kernels/tl1/format.h"
+#include "kernels/tl2/format.h"
+
+namespace tritbench::tl2 {
+
+void build_tables_scalar(const std::int8_t* q, std::int64_t triples, std::uint8_t* out) {
+  for (std::int64_t t = 0; t < triples; ++t) {
+    Table& tab = reinterpret_cast<Table*>(out)[t];
+    for (int i = 0; i < 16; ++i) {
+      const auto e = static_cast<std::uint16_t>(entry(i, q[3 * t], q[3 * t + 1], q[3 * t + 2]));
+      tab.lo[i] = static_cast<std::uint8_t>(e & 0xFF);
+      tab.hi[i] = static_cast<std::uint8_t>(e >> 8);
+    }
+  }
+}
+
+void gemm_scalar(const GemmArgs& a) {
+  for (std::int64_t n = 0; n < a.N; ++n) {
+    const auto* lut = reinterpret_cast<const Table*>(a.lut + n * a.ld_lut);
+    for (std::int64_t m = a.m0; m < a.m1; ++m) {
+      const std::uint8_t* tile = a.w + (m / kTileRows) * a.tile_bytes;
+      const int r = static_cast<int>(m % kTileRows);
+      std::int32_t acc = a.nneg[m];
+      for (std::int64_t t0 = 0; t0 < a.triples; t0 += a.block_triples) {
+        const std::int64_t t1 = t0 + a.block_triples < a.triples ? t0 + a.block_triples : a.triples;
+        std::int16_t block = 0;
+        for (std::int64_t t = t0; t < t1; ++t) {
+          const auto* grp = reinterpret_cast<const Group*>(tile + (t / kGroupTriples) * kGroupBytes);
+          const int j = static_cast<int>(t % kGroupTriples);
+          const int i = (grp->idx[j / 2][r] >> (4 * (j % 2))) & 0xF;
+          auto e = static_cast<std::int16_t>(lut[t].lo[i] | (lut[t].hi[i] << 8));
+          if ((grp->sign[j] >> r) & 1) e = static_cast<std::int16_t>(~e);
+          block = static_cast<std::int16_t>(block + e);
+        }
+        acc += block;
+      }
+      if (a.has_pair) {
+        const std::uint8_t x = tile[a.triples / kGroupTriples * kGroupBytes + r];
+        const Table* pt = lut + a.triples;
+        const unsigned i0 = x & 0xF, i1 = x >> 4;
+        acc += static_cast<std::int16_t>(pt[0].lo[i0] | (pt[0].hi[i0] << 8)) +
+               static_cast<std::int16_t>(pt[1].lo[i1] | (pt[1].hi[i1] << 8));
+      }
+      a.c[n * a.ldc + m] = acc;
+    }
+  }
+}
+
+}  // namespace tritbench::tl2
