@@ -11,6 +11,7 @@
 #include "kernels/i2s/i2s.h"
 #include "kernels/tl1/tl1.h"
 #include "kernels/tl2/tl2.h"
+#include "kernels/tq/tq.h"
 #include "reference/kernels.h"
 
 namespace tritbench {
@@ -71,6 +72,25 @@ const KernelInfo kRows[] = {
     {"tl2_q8__avx512", "tl2_q8", "TL2", kAvx512, kApproximate, {0.51, 1e-3}, 64, 24, 5.0 / 3.0, {},
      tl2::pack, tl2::unpack, tl2::prepare_q8_avx512, nullptr, tl2::gemm_f32_q8_avx512,
      "TL2_0, AVX-512: one vpshufb per triple on biased int8 tables, uint16 block sums"},
+    // llama.cpp mainline's ternary block types (kernels/tq), exact against the int8 activations.
+    {"tq2_0__scalar", "tq2_0", "TQ2_0", kScalar, kExact, {}, 1, 256, 66.0 * 8 / 256, {},
+     tq::tq2_pack, tq::tq2_unpack, tq::tq2_prepare, tq::tq2_gemm_i32_scalar, nullptr,
+     "llama.cpp TQ2_0 (2-bit codes + fp16 d per 256), portable C++"},
+    {"tq2_0__avx2", "tq2_0", "TQ2_0", kAvx2, kExact, {}, 1, 256, 66.0 * 8 / 256, {},
+     tq::tq2_pack, tq::tq2_unpack, tq::tq2_prepare, tq::tq2_gemm_i32_avx2, nullptr,
+     "TQ2_0, AVX2 maddubs per bit plane, int32 per block"},
+    {"tq2_0__avx512vnni", "tq2_0", "TQ2_0", kAvx512Vnni, kExact, {}, 4, 256, 66.0 * 8 / 256, {},
+     tq::tq2_pack, tq::tq2_unpack, tq::tq2_prepare, tq::tq2_gemm_i32_avx512vnni, nullptr,
+     "TQ2_0, AVX-512 VNNI: one 64-byte load per block, 4x4 row x token tiles"},
+    {"tq1_0__scalar", "tq1_0", "TQ1_0", kScalar, kExact, {}, 1, 256, 54.0 * 8 / 256, {},
+     tq::tq1_pack, tq::tq1_unpack, tq::tq1_prepare, tq::tq1_gemm_i32_scalar, nullptr,
+     "llama.cpp TQ1_0 (5 trits per byte base-3, + fp16 d per 256), portable C++"},
+    {"tq1_0__avx2", "tq1_0", "TQ1_0", kAvx2, kExact, {}, 1, 256, 54.0 * 8 / 256, {},
+     tq::tq1_pack, tq::tq1_unpack, tq::tq1_prepare, tq::tq1_gemm_i32_avx2, nullptr,
+     "TQ1_0, AVX2: base-3 digits by saturating compares, maddubs"},
+    {"tq1_0__avx512vnni", "tq1_0", "TQ1_0", kAvx512Vnni, kExact, {}, 4, 256, 54.0 * 8 / 256, {},
+     tq::tq1_pack, tq::tq1_unpack, tq::tq1_prepare, tq::tq1_gemm_i32_avx512vnni, nullptr,
+     "TQ1_0, AVX-512 VNNI: base-3 digits by mask compares, 4x4 row x token tiles"},
     // tritbench's own layout (kernels/i2r/README.md): 16 rows x 16 columns per 64-byte tile.
     {"i2r__scalar", "i2r", "I2_R16", kScalar, kExact, {}, 1, 16, 2.0, {},
      i2r::pack, i2r::unpack, i2r::prepare, i2r::gemm_i32_scalar, nullptr,
