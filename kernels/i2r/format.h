@@ -35,10 +35,11 @@ inline constexpr int kTileBytes = kRows * kCols / 4;
 struct Tile {
   std::uint8_t b[kTileBytes];
 };
-static_assert(sizeof(Tile) == 64, "an I2_R16 tile is one 64-byte zmm: 16 rows x 16 columns x 2 bits");
+static_assert(sizeof(Tile) == 64,
+              "an I2_R16 tile is one 64-byte zmm: 16 rows x 16 columns x 2 bits");
 
-// The masked-plane GEMV accumulates code * 4^s * q per plane (see gemm_avx512vnni.cpp); per lane and
-// tile that is at most 4 * 2*64 * 128 = 65536, so int32 holds Kp/16 tiles for Kp <= 2^19.
+// The masked-plane GEMV accumulates code * 4^s * q per plane (see gemm_avx512vnni.cpp); per lane
+// and tile that is at most 4 * 2*64 * 128 = 65536, so int32 holds Kp/16 tiles for Kp <= 2^19.
 inline constexpr std::int64_t kMaxK = std::int64_t{1} << 19;
 
 inline constexpr std::uint8_t encode(int t) { return static_cast<std::uint8_t>(t + 1); }

@@ -201,7 +201,8 @@ void panel_edge(const std::uint8_t* pd, std::int64_t Kp, const std::int8_t* q, s
     for (int j = 0; j < C; ++j) acc[r][j] = _mm512_setzero_si512();
   for (std::int64_t k4 = 0; k4 < Kp / 4; ++k4) {
     for (int j = 0; j < C; ++j) {
-      const __m512i b = _mm512_set1_epi32(*reinterpret_cast<const std::int32_t*>(q + j * ldq + 4 * k4));
+      const auto* qd = reinterpret_cast<const std::int32_t*>(q + j * ldq + 4 * k4);
+      const __m512i b = _mm512_set1_epi32(*qd);
       for (int r = 0; r < R; ++r)
         acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], _mm512_load_si512(pd + (k4 * R + r) * 64), b);
     }

@@ -50,7 +50,9 @@ struct Table {
 };
 static_assert(sizeof(Table) == kTableBytes, "a TL1 table is 16 int16 entries split into bytes");
 
-inline constexpr std::uint8_t encode(int w0, int w1) { return static_cast<std::uint8_t>(3 * w0 + w1 + 4); }
+inline constexpr std::uint8_t encode(int w0, int w1) {
+  return static_cast<std::uint8_t>(3 * w0 + w1 + 4);
+}
 inline constexpr int decode_w0(unsigned i) { return int(i) / 3 - 1; }
 inline constexpr int decode_w1(unsigned i) { return int(i) % 3 - 1; }
 // Entry i of the table of activations (b0, b1): decode_w0(i) * b0 + decode_w1(i) * b1.

@@ -25,8 +25,10 @@ inline void widen(const __m256i a[2], const __m256i b[2], __m256i acc[2][4]) {
   for (int h = 0; h < 2; ++h) {
     acc[h][0] = _mm256_add_epi32(acc[h][0], _mm256_cvtepi16_epi32(_mm256_castsi256_si128(a[h])));
     acc[h][1] = _mm256_add_epi32(acc[h][1], _mm256_cvtepi16_epi32(_mm256_castsi256_si128(b[h])));
-    acc[h][2] = _mm256_add_epi32(acc[h][2], _mm256_cvtepi16_epi32(_mm256_extracti128_si256(a[h], 1)));
-    acc[h][3] = _mm256_add_epi32(acc[h][3], _mm256_cvtepi16_epi32(_mm256_extracti128_si256(b[h], 1)));
+    acc[h][2] =
+        _mm256_add_epi32(acc[h][2], _mm256_cvtepi16_epi32(_mm256_extracti128_si256(a[h], 1)));
+    acc[h][3] =
+        _mm256_add_epi32(acc[h][3], _mm256_cvtepi16_epi32(_mm256_extracti128_si256(b[h], 1)));
   }
 }
 
@@ -42,10 +44,11 @@ void tile_token(const GemmArgs& g, const std::uint8_t* tile, const std::uint8_t*
     __m256i b[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
     for (std::int64_t p = p0; p < p1; p += 2) {
       const std::uint8_t* t = lut + p * kTableBytes;
-      const __m256i t0lo = bcast(t), t0hi = bcast(t + 16), t1lo = bcast(t + 32), t1hi = bcast(t + 48);
+      const __m256i t0lo = bcast(t), t0hi = bcast(t + 16), t1lo = bcast(t + 32),
+                    t1hi = bcast(t + 48);
       for (int h = 0; h < 2; ++h) {
-        const __m256i x =
-            _mm256_load_si256(reinterpret_cast<const __m256i*>(tile + (p / 2) * kChunkBytes + 32 * h));
+        const __m256i x = _mm256_load_si256(
+            reinterpret_cast<const __m256i*>(tile + (p / 2) * kChunkBytes + 32 * h));
         lookup(_mm256_and_si256(x, nib), t0lo, t0hi, a[h], b[h]);
         lookup(_mm256_and_si256(_mm256_srli_epi16(x, 4), nib), t1lo, t1hi, a[h], b[h]);
       }

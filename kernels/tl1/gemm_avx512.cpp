@@ -23,7 +23,8 @@ inline void widen(__m512i a, __m512i b, __m512i acc[4]) {
 }
 
 inline void lookup(__m512i idx, const std::uint8_t* table, __m512i& a, __m512i& b) {
-  const __m512i tlo = _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(table)));
+  const __m512i tlo =
+      _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(table)));
   const __m512i thi =
       _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(table + 16)));
   const __m512i lo = _mm512_shuffle_epi8(tlo, idx), hi = _mm512_shuffle_epi8(thi, idx);
@@ -71,12 +72,13 @@ void build_tables_avx512(const std::int8_t* q, std::int64_t pairs, std::uint8_t*
   const __m512i w0 = _mm512_load_si512(c0), w1 = _mm512_load_si512(c1);
   // Per 128-bit lane: the low bytes of its 8 entries, then the high bytes; then qwords reordered
   // so each table reads [16 low bytes][16 high bytes].
-  const __m512i split = _mm512_broadcast_i32x4(
-      _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15));
+  const __m512i split =
+      _mm512_broadcast_i32x4(_mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15));
   const __m512i order = _mm512_setr_epi64(0, 2, 1, 3, 4, 6, 5, 7);
   const __m512i base = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
   for (std::int64_t p = 0; p < pairs; p += 16) {
-    const __m512i a = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 2 * p)));
+    const __m512i a =
+        _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 2 * p)));
     for (int j = 0; j < 16 && p + j < pairs; j += 2) {
       const __m512i i0 = _mm512_add_epi16(base, _mm512_set1_epi16(static_cast<short>(2 * j)));
       const __m512i b0 = _mm512_permutexvar_epi16(i0, a);

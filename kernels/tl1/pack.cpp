@@ -33,7 +33,7 @@ void prepare_with(BuildFn build, const QuantizedBatch& a, const PackedWeights& w
 
 GemmArgs args_of(const PackedWeights& w, const PreparedActivations& a, std::int64_t m0,
                  std::int64_t m1, std::int32_t* c, std::int64_t ldc) {
-  return GemmArgs{w.data.data(), w.ld,  w.Kp / 2, a.buf.data(), a.ld_buf, a.N, m0, m1, c, ldc,
+  return GemmArgs{w.data.data(),      w.ld, w.Kp / 2, a.buf.data(), a.ld_buf, a.N, m0, m1, c, ldc,
                   block_pairs(w.tile)};
 }
 
@@ -42,10 +42,10 @@ GemmArgs args_of(const PackedWeights& w, const PreparedActivations& a, std::int6
 int block_pairs(const TileConfig& tile) {
   if (tile.k_block == 0) return kDefaultBlockPairs;
   if (tile.k_block < 0 || tile.k_block % 4 != 0 || tile.k_block > 2 * kMaxBlockPairs)
-    throw std::invalid_argument(
-        "TL1 tile: k_block = " + std::to_string(tile.k_block) +
-        " (expected a positive multiple of 4 up to " + std::to_string(2 * kMaxBlockPairs) +
-        ": int16 sums of more than " + std::to_string(kMaxBlockPairs) + " pairs can overflow)");
+    throw std::invalid_argument("TL1 tile: k_block = " + std::to_string(tile.k_block) +
+                                " (expected a positive multiple of 4 up to " +
+                                std::to_string(2 * kMaxBlockPairs) + ": int16 sums of more than " +
+                                std::to_string(kMaxBlockPairs) + " pairs can overflow)");
   return tile.k_block / 2;
 }
 
@@ -66,7 +66,8 @@ void pack(const TernaryMatrix& w, const TileConfig& tile, PackedWeights& out) {
       const std::int64_t k = 2 * p;
       const int w0 = m < w.M && k < w.K ? w.at(m, k) : 0;
       const int w1 = m < w.M && k + 1 < w.K ? w.at(m, k + 1) : 0;
-      tile_base[(p / 2) * kChunkBytes] |= static_cast<std::uint8_t>(encode(w0, w1) << (4 * (p % 2)));
+      tile_base[(p / 2) * kChunkBytes] |=
+          static_cast<std::uint8_t>(encode(w0, w1) << (4 * (p % 2)));
     }
   }
 }

@@ -6,8 +6,10 @@
 // of activations (b0, b1, b2) the kernel looks up the int16 entry of the non-negative
 // representative (digits of |v| in balanced ternary):
 //
-//   |v|:  0  1   2      3   4      5         6      7         8      9   10     11        12     13
-//   T:    0  b2  b1-b2  b1  b1+b2  b0-b1-b2  b0-b1  b0-b1+b2  b0-b2  b0  b0+b2  b0+b1-b2  b0+b1  b0+b1+b2
+//   |v|:  0   1    2      3    4      5         6      7
+//   T:    0   b2   b1-b2  b1   b1+b2  b0-b1-b2  b0-b1  b0-b1+b2
+//   |v|:  8      9    10     11        12     13
+//   T:    b0-b2  b0   b0+b2  b0+b1-b2  b0+b1  b0+b1+b2
 //
 // and negates it when the sign bit is set. |T| <= 384 (three activations of -128).
 //
@@ -25,8 +27,9 @@
 // Packed layout, per tile of 64 rows (Mp = round_up(M, 64)), Tp/8 groups then the pair chunk:
 //
 //   group (320 bytes) = 4 index chunks of 64 bytes + 8 sign words of 8 bytes
-//     chunk c, byte r:  bits 7..4 = |v| of (row r, triple 8g+2c+1), bits 3..0 = (row r, triple 8g+2c)
-//     sign word j:      bit r = sign of (row r, triple 8g+j)        (one __mmask64 per triple)
+//     chunk c, byte r:  bits 7..4 = |v| of (row r, triple 8g+2c+1)
+//                       bits 3..0 = |v| of (row r, triple 8g+2c)
+//     sign word j:      bit r = sign of (row r, triple 8g+j)      (one __mmask64 per triple)
 //   pair chunk (64 bytes, only if r > 0): byte r = TL1 index of (row r, remainder pair) | 4 << 4
 //
 // 5 bits per 3 weights: 1.67 bits per weight, padding aside.
@@ -42,8 +45,8 @@
 // sigma = max|T| / 127 (sigma = 1 for an all-zero row), e' = round(T / sigma), and stored biased
 // (e' + 128, one 16-byte table per triple: one lookup instead of two, no byte re-interleaving). The
 // remainder pair stays exact (TL1 int16 tables). Error: each triple's lookup is off by at most
-// sigma / 2 <= 384 / 127 / 2 = 1.512 in integer units, so the sum over T <= K/3 triples is off by at
-// most 0.504 * K integer units, i.e. |y - y_exact| <= 0.504 * K * w_scale / s[n]: ErrorBound
+// sigma / 2 <= 384 / 127 / 2 = 1.512 in integer units, so the sum over T <= K/3 triples is off
+// by at most 0.504 * K integer units, i.e. |y - y_exact| <= 0.504 * K * w_scale / s[n]: ErrorBound
 // step_units = 0.51. The rounding errors are near uniform on [-sigma/2, sigma/2] and independent
 // across triples, so their variance is about T * sigma^2 / 12 against a signal variance of
 // (2/3) * K * E[q^2]: NMSE ~ sigma^2 / (24 E[q^2]), about 2e-4 for gaussian activations (absmax

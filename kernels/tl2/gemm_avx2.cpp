@@ -35,8 +35,10 @@ inline void widen(const __m256i a[2], const __m256i b[2], __m256i acc[2][4]) {
   for (int h = 0; h < 2; ++h) {
     acc[h][0] = _mm256_add_epi32(acc[h][0], _mm256_cvtepi16_epi32(_mm256_castsi256_si128(a[h])));
     acc[h][1] = _mm256_add_epi32(acc[h][1], _mm256_cvtepi16_epi32(_mm256_castsi256_si128(b[h])));
-    acc[h][2] = _mm256_add_epi32(acc[h][2], _mm256_cvtepi16_epi32(_mm256_extracti128_si256(a[h], 1)));
-    acc[h][3] = _mm256_add_epi32(acc[h][3], _mm256_cvtepi16_epi32(_mm256_extracti128_si256(b[h], 1)));
+    acc[h][2] =
+        _mm256_add_epi32(acc[h][2], _mm256_cvtepi16_epi32(_mm256_extracti128_si256(a[h], 1)));
+    acc[h][3] =
+        _mm256_add_epi32(acc[h][3], _mm256_cvtepi16_epi32(_mm256_extracti128_si256(b[h], 1)));
   }
 }
 
@@ -56,13 +58,15 @@ void tile_token(const GemmArgs& g, const std::uint8_t* tile, const std::uint8_t*
       const auto* sign = reinterpret_cast<const std::uint32_t*>(grp + 4 * kChunkBytes);
       for (int c = 0; c < 4; ++c) {
         const std::uint8_t* t = lut + (gi * kGroupTriples + 2 * c) * kTableBytes;
-        const __m256i t0lo = bcast(t), t0hi = bcast(t + 16), t1lo = bcast(t + 32), t1hi = bcast(t + 48);
+        const __m256i t0lo = bcast(t), t0hi = bcast(t + 16), t1lo = bcast(t + 32),
+                      t1hi = bcast(t + 48);
         for (int h = 0; h < 2; ++h) {
-          const __m256i x = _mm256_load_si256(
-              reinterpret_cast<const __m256i*>(grp + c * kChunkBytes + 32 * h));
-          lookup(_mm256_and_si256(x, nib), expand_bits(sign[2 * (2 * c) + h]), t0lo, t0hi, a[h], b[h]);
-          lookup(_mm256_and_si256(_mm256_srli_epi16(x, 4), nib), expand_bits(sign[2 * (2 * c + 1) + h]),
-                 t1lo, t1hi, a[h], b[h]);
+          const __m256i x =
+              _mm256_load_si256(reinterpret_cast<const __m256i*>(grp + c * kChunkBytes + 32 * h));
+          lookup(_mm256_and_si256(x, nib), expand_bits(sign[2 * (2 * c) + h]), t0lo, t0hi, a[h],
+                 b[h]);
+          lookup(_mm256_and_si256(_mm256_srli_epi16(x, 4), nib),
+                 expand_bits(sign[2 * (2 * c + 1) + h]), t1lo, t1hi, a[h], b[h]);
         }
       }
     }
@@ -73,11 +77,11 @@ void tile_token(const GemmArgs& g, const std::uint8_t* tile, const std::uint8_t*
     const __m256i zero = _mm256_setzero_si256();
     __m256i a[2] = {zero, zero}, b[2] = {zero, zero};
     for (int h = 0; h < 2; ++h) {
-      const __m256i x = _mm256_load_si256(
-          reinterpret_cast<const __m256i*>(tile + groups * kGroupBytes + 32 * h));
+      const __m256i x =
+          _mm256_load_si256(reinterpret_cast<const __m256i*>(tile + groups * kGroupBytes + 32 * h));
       lookup(_mm256_and_si256(x, nib), zero, bcast(t), bcast(t + 16), a[h], b[h]);
-      lookup(_mm256_and_si256(_mm256_srli_epi16(x, 4), nib), zero, bcast(t + 32), bcast(t + 48), a[h],
-             b[h]);
+      lookup(_mm256_and_si256(_mm256_srli_epi16(x, 4), nib), zero, bcast(t + 32), bcast(t + 48),
+             a[h], b[h]);
     }
     widen(a, b, acc);
   }
@@ -91,7 +95,8 @@ void tile_token(const GemmArgs& g, const std::uint8_t* tile, const std::uint8_t*
 void build_tables_avx2(const std::int8_t* q, std::int64_t triples, std::uint8_t* out) {
   alignas(32) std::int16_t coef[3][16];
   for (int i = 0; i < 3; ++i)
-    for (int e = 0; e < 16; ++e) coef[i][e] = static_cast<std::int16_t>(entry(e, i == 0, i == 1, i == 2));
+    for (int e = 0; e < 16; ++e)
+      coef[i][e] = static_cast<std::int16_t>(entry(e, i == 0, i == 1, i == 2));
   const __m256i c0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(coef[0]));
   const __m256i c1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(coef[1]));
   const __m256i c2 = _mm256_load_si256(reinterpret_cast<const __m256i*>(coef[2]));

@@ -96,8 +96,8 @@ void build_tables_avx512(const std::int8_t* q, std::int64_t triples, std::uint8_
       coef[i][e] = static_cast<std::int16_t>(entry(e % 16, i == 0, i == 1, i == 2));
   const __m512i c0 = _mm512_load_si512(coef[0]), c1 = _mm512_load_si512(coef[1]),
                 c2 = _mm512_load_si512(coef[2]);
-  const __m512i split = _mm512_broadcast_i32x4(
-      _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15));
+  const __m512i split =
+      _mm512_broadcast_i32x4(_mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15));
   const __m512i order = _mm512_setr_epi64(0, 2, 1, 3, 4, 6, 5, 7);
   const __m512i base = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(3), 1);
   const __m512i one = _mm512_set1_epi16(1);

@@ -82,7 +82,8 @@ float quantize_tables_avx512(const std::uint8_t* t16, std::int64_t triples, std:
                                    _mm_unpackhi_epi8(lo, hi), 1);
   };
   __m256i mx = _mm256_setzero_si256();
-  for (std::int64_t t = 0; t < triples; ++t) mx = _mm256_max_epi16(mx, _mm256_abs_epi16(entries(t)));
+  for (std::int64_t t = 0; t < triples; ++t)
+    mx = _mm256_max_epi16(mx, _mm256_abs_epi16(entries(t)));
   const int m = _mm512_reduce_max_epi32(_mm512_cvtepi16_epi32(mx));
   const float sigma = m > 0 ? static_cast<float>(m) / 127.0f : 1.0f;
   const __m512 vs = _mm512_set1_ps(sigma);

@@ -12,7 +12,9 @@ namespace tritbench::tl2 {
 
 float quantize_tables_scalar(const std::uint8_t* t16, std::int64_t triples, std::uint8_t* out) {
   const auto* tab = reinterpret_cast<const Table*>(t16);
-  auto e = [&](std::int64_t t, int i) { return int(std::int16_t(tab[t].lo[i] | (tab[t].hi[i] << 8))); };
+  auto e = [&](std::int64_t t, int i) {
+    return int(std::int16_t(tab[t].lo[i] | (tab[t].hi[i] << 8)));
+  };
   int mx = 0;
   for (std::int64_t t = 0; t < triples; ++t)
     for (int i = 0; i < 16; ++i) mx = std::max(mx, std::abs(e(t, i)));

@@ -29,7 +29,8 @@ void gemm_scalar(const GemmArgs& a) {
         const std::int64_t t1 = t0 + a.block_triples < a.triples ? t0 + a.block_triples : a.triples;
         std::int16_t block = 0;
         for (std::int64_t t = t0; t < t1; ++t) {
-          const auto* grp = reinterpret_cast<const Group*>(tile + (t / kGroupTriples) * kGroupBytes);
+          const auto* grp =
+              reinterpret_cast<const Group*>(tile + (t / kGroupTriples) * kGroupBytes);
           const int j = static_cast<int>(t % kGroupTriples);
           const int i = (grp->idx[j / 2][r] >> (4 * (j % 2))) & 0xF;
           auto e = static_cast<std::int16_t>(lut[t].lo[i] | (lut[t].hi[i] << 8));

@@ -30,7 +30,8 @@ Geometry geometry(std::int64_t K) {
 using BuildFn = void (*)(const std::int8_t*, std::int64_t, std::uint8_t*);
 
 // The two TL1 tables of the remainder: the pair (q[3T], q[3T+1] or 0) and a zero pair.
-void build_pair_tables(const QuantizedBatch& a, std::int64_t n, const Geometry& g, std::uint8_t* out) {
+void build_pair_tables(const QuantizedBatch& a, std::int64_t n, const Geometry& g,
+                       std::uint8_t* out) {
   const std::int8_t* q = a.row(n);
   const int b0 = q[3 * g.T], b1 = g.r == 2 ? q[3 * g.T + 1] : 0;
   auto* t = reinterpret_cast<tl1::Table*>(out);
@@ -153,7 +154,9 @@ void pack(const TernaryMatrix& w, const TileConfig& tile, PackedWeights& out) {
   out.data.resize(static_cast<std::size_t>(out.Mp / kTileRows * out.ld));
   out.extra.resize(static_cast<std::size_t>(out.Mp) * sizeof(std::int32_t));
   auto* nneg = out.extra.as<std::int32_t>();
-  auto at = [&](std::int64_t m, std::int64_t k) { return m < w.M && k < w.K ? int(w.at(m, k)) : 0; };
+  auto at = [&](std::int64_t m, std::int64_t k) {
+    return m < w.M && k < w.K ? int(w.at(m, k)) : 0;
+  };
   for (std::int64_t m = 0; m < out.Mp; ++m) {
     std::uint8_t* tile_base = out.data.data() + (m / kTileRows) * out.ld;
     const int r = static_cast<int>(m % kTileRows);
@@ -187,7 +190,8 @@ TernaryMatrix unpack(const PackedWeights& p) {
     const int r = static_cast<int>(m % kTileRows);
     std::int8_t* row = t.w.data() + m * p.K;
     for (std::int64_t tr = 0; tr < g.T; ++tr) {
-      const auto* grp = reinterpret_cast<const Group*>(tile_base + (tr / kGroupTriples) * kGroupBytes);
+      const auto* grp =
+          reinterpret_cast<const Group*>(tile_base + (tr / kGroupTriples) * kGroupBytes);
       const int j = static_cast<int>(tr % kGroupTriples);
       const int idx = (grp->idx[j / 2][r] >> (4 * (j % 2))) & 0xF;
       const int v = (grp->sign[j] >> r) & 1 ? -idx : idx;

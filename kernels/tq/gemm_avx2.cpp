@@ -75,7 +75,8 @@ void gemm(const GemmArgs& a, Decode decode, Load load_half) {
 
 void tq2_gemm_avx2(const GemmArgs& a) {
   gemm<4>(a, tq2_codes, [](const std::uint8_t* row, std::int64_t b, int h) {
-    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + b * sizeof(BlockTQ2) + 32 * h));
+    return _mm256_loadu_si256(
+        reinterpret_cast<const __m256i*>(row + b * sizeof(BlockTQ2) + 32 * h));
   });
 }
 

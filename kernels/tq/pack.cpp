@@ -12,7 +12,8 @@ namespace {
 using EncodeFn = void (*)(const std::int8_t*, float, std::uint8_t*);
 using DecodeFn = void (*)(const std::uint8_t*, std::int8_t*);
 
-void pack_with(EncodeFn encode, std::int64_t block_bytes, const TernaryMatrix& w, PackedWeights& out) {
+void pack_with(EncodeFn encode, std::int64_t block_bytes, const TernaryMatrix& w,
+               PackedWeights& out) {
   out.M = out.Mp = w.M;
   out.K = w.K;
   out.Kp = round_up(w.K, kBlock);
@@ -79,7 +80,8 @@ void prepare_with(const QuantizedBatch& a, const PackedWeights& w, PreparedActiv
 
 GemmArgs args_of(const PackedWeights& w, const PreparedActivations& a, std::int64_t m0,
                  std::int64_t m1, std::int32_t* c, std::int64_t ldc) {
-  return GemmArgs{w.data.data(), w.ld, w.Kp / kBlock, a.q, a.ldq, a.src->sum.data(), a.N, m0, m1, c, ldc};
+  return GemmArgs{
+      w.data.data(), w.ld, w.Kp / kBlock, a.q, a.ldq, a.src->sum.data(), a.N, m0, m1, c, ldc};
 }
 
 }  // namespace
@@ -97,7 +99,8 @@ std::uint16_t float_to_half(float f) {
   }
   const std::uint32_t mant = abs & 0x7FFFFF, rem = mant & 0x1FFF;
   auto h = static_cast<std::uint16_t>((((abs >> 23) - 112) << 10) | (mant >> 13));
-  if (rem > 0x1000 || (rem == 0x1000 && (h & 1))) ++h;  // to nearest even; a carry bumps the exponent
+  // Round to nearest even; a carry out of the mantissa correctly bumps the exponent.
+  if (rem > 0x1000 || (rem == 0x1000 && (h & 1))) ++h;
   return sign | h;
 }
 
@@ -117,7 +120,8 @@ void encode_tq2(const std::int8_t* w, float d, std::uint8_t* block) {
   auto* b = reinterpret_cast<BlockTQ2*>(block);
   for (int i = 0; i < 64; ++i) {
     std::uint8_t x = 0;
-    for (int l = 0; l < 4; ++l) x |= static_cast<std::uint8_t>((w[tq2_element(l, i)] + 1) << (2 * l));
+    for (int l = 0; l < 4; ++l)
+      x |= static_cast<std::uint8_t>((w[tq2_element(l, i)] + 1) << (2 * l));
     b->qs[i] = x;
   }
   const std::uint16_t h = float_to_half(d);
@@ -157,14 +161,18 @@ void decode_tq1(const std::uint8_t* block, std::int8_t* w) {
 void tq2_pack(const TernaryMatrix& w, const TileConfig&, PackedWeights& out) {
   pack_with(encode_tq2, sizeof(BlockTQ2), w, out);
 }
-TernaryMatrix tq2_unpack(const PackedWeights& p) { return unpack_with(decode_tq2, sizeof(BlockTQ2), p); }
+TernaryMatrix tq2_unpack(const PackedWeights& p) {
+  return unpack_with(decode_tq2, sizeof(BlockTQ2), p);
+}
 void tq2_prepare(const QuantizedBatch& a, const PackedWeights& w, PreparedActivations& out) {
   prepare_with<4, tq2_element>(a, w, out);
 }
 void tq1_pack(const TernaryMatrix& w, const TileConfig&, PackedWeights& out) {
   pack_with(encode_tq1, sizeof(BlockTQ1), w, out);
 }
-TernaryMatrix tq1_unpack(const PackedWeights& p) { return unpack_with(decode_tq1, sizeof(BlockTQ1), p); }
+TernaryMatrix tq1_unpack(const PackedWeights& p) {
+  return unpack_with(decode_tq1, sizeof(BlockTQ1), p);
+}
 void tq1_prepare(const QuantizedBatch& a, const PackedWeights& w, PreparedActivations& out) {
   prepare_with<5, tq1_element>(a, w, out);
 }
