@@ -1,6 +1,9 @@
 // TL1, portable. Same arithmetic as the SIMD kernels: each lookup reassembles the int16 entry from
 // its low and high byte tables, sums wrap in int16 within a block (C++20 conversions are modular),
-// and blocks are widened to int32. So a block bound that were too large would fail here too.
+// and blocks are widened to int32. So a block bound that were too large would fail here too. Each
+// weight row's indices are decoded once and reused for every token.
+#include <vector>
+
 #include "kernels/tl1/format.h"
 
 namespace tritbench::tl1 {
@@ -17,17 +20,19 @@ void build_tables_scalar(const std::int8_t* q, std::int64_t pairs, std::uint8_t*
 }
 
 void gemm_scalar(const GemmArgs& a) {
-  for (std::int64_t n = 0; n < a.N; ++n) {
-    const Table* lut = reinterpret_cast<const Table*>(a.lut + n * a.ld_lut);
-    for (std::int64_t m = a.m0; m < a.m1; ++m) {
-      const std::uint8_t* tile = a.w + (m / kTileRows) * a.tile_bytes + (m % kTileRows);
+  std::vector<std::uint8_t> idx(static_cast<std::size_t>(a.pairs));
+  for (std::int64_t m = a.m0; m < a.m1; ++m) {
+    const std::uint8_t* tile = a.w + (m / kTileRows) * a.tile_bytes + (m % kTileRows);
+    for (std::int64_t p = 0; p < a.pairs; ++p)
+      idx[p] = (tile[(p / 2) * kChunkBytes] >> (4 * (p % 2))) & 0xF;
+    for (std::int64_t n = 0; n < a.N; ++n) {
+      const Table* lut = reinterpret_cast<const Table*>(a.lut + n * a.ld_lut);
       std::int32_t acc = 0;
       for (std::int64_t p0 = 0; p0 < a.pairs; p0 += a.block_pairs) {
         const std::int64_t p1 = p0 + a.block_pairs < a.pairs ? p0 + a.block_pairs : a.pairs;
         std::int16_t block = 0;
         for (std::int64_t p = p0; p < p1; ++p) {
-          const unsigned i = (tile[(p / 2) * kChunkBytes] >> (4 * (p % 2))) & 0xF;
-          const auto e = static_cast<std::int16_t>(lut[p].lo[i] | (lut[p].hi[i] << 8));
+          const auto e = static_cast<std::int16_t>(lut[p].lo[idx[p]] | (lut[p].hi[idx[p]] << 8));
           block = static_cast<std::int16_t>(block + e);
         }
         acc += block;

@@ -113,6 +113,10 @@ struct GemmArgs {
 };
 
 void gemm_scalar(const GemmArgs& a);
+// Scalar helper shared by the portable kernels: |v| and sign of every triple of row m, and the
+// remainder pair's two TL1 indices.
+void decode_row(const GemmArgs& a, std::int64_t m, std::uint8_t* idx, std::uint8_t* neg,
+                std::uint8_t* pair);
 void gemm_avx2(const GemmArgs& a);
 void gemm_avx512(const GemmArgs& a);
 void gemm_q8_scalar(const GemmArgs& a);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <vector>
 
 #include "kernels/tl1/format.h"
 #include "kernels/tl2/format.h"
@@ -28,28 +29,24 @@ float quantize_tables_scalar(const std::uint8_t* t16, std::int64_t triples, std:
 }
 
 void gemm_q8_scalar(const GemmArgs& a) {
-  for (std::int64_t n = 0; n < a.N; ++n) {
-    const std::uint8_t* lut = a.lut + n * a.ld_lut;
-    for (std::int64_t m = a.m0; m < a.m1; ++m) {
-      const std::uint8_t* tile = a.w + (m / kTileRows) * a.tile_bytes;
-      const int r = static_cast<int>(m % kTileRows);
+  std::vector<std::uint8_t> idx(static_cast<std::size_t>(a.triples)), neg(idx.size());
+  std::uint8_t pair[2] = {4, 4};
+  for (std::int64_t m = a.m0; m < a.m1; ++m) {
+    decode_row(a, m, idx.data(), neg.data(), pair);
+    for (std::int64_t n = 0; n < a.N; ++n) {
+      const std::uint8_t* lut = a.lut + n * a.ld_lut;
       std::int64_t s = a.nneg[m] - 128 * a.triples;
       for (std::int64_t t = 0; t < a.triples; ++t) {
-        const auto* grp = reinterpret_cast<const Group*>(tile + (t / kGroupTriples) * kGroupBytes);
-        const int j = static_cast<int>(t % kGroupTriples);
-        const int i = (grp->idx[j / 2][r] >> (4 * (j % 2))) & 0xF;
-        const int u = lut[t * kTableBytesQ8 + i];
-        s += (grp->sign[j] >> r) & 1 ? 255 - u : u;
+        const int u = lut[t * kTableBytesQ8 + idx[t]];
+        s += neg[t] ? 255 - u : u;
       }
-      std::int32_t pair = 0;
+      std::int32_t p = 0;
       if (a.has_pair) {
-        const std::uint8_t x = tile[a.triples / kGroupTriples * kGroupBytes + r];
         const auto* pt = reinterpret_cast<const tl1::Table*>(lut + a.triples * kTableBytesQ8);
-        const unsigned i0 = x & 0xF, i1 = x >> 4;
-        pair = std::int16_t(pt[0].lo[i0] | (pt[0].hi[i0] << 8)) +
-               std::int16_t(pt[1].lo[i1] | (pt[1].hi[i1] << 8));
+        p = std::int16_t(pt[0].lo[pair[0]] | (pt[0].hi[pair[0]] << 8)) +
+            std::int16_t(pt[1].lo[pair[1]] | (pt[1].hi[pair[1]] << 8));
       }
-      const double v = static_cast<double>(a.sigma[n]) * static_cast<double>(s) + pair;
+      const double v = static_cast<double>(a.sigma[n]) * static_cast<double>(s) + p;
       a.y[n * a.ldy + m] = static_cast<float>(v / a.act_scale[n] * a.w_scale);
     }
   }

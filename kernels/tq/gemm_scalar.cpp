@@ -1,5 +1,8 @@
 // TQ2_0 / TQ1_0, portable: byte i of a block, bit plane (digit) s meets prepared activation
-// 64*s + i (format.h), so both types are one double loop per block. int32 throughout.
+// 64*s + i (format.h). Each row's codes are decoded once into that order (zero where a byte
+// encodes nothing), then dotted with every token's prepared activations in int32.
+#include <vector>
+
 #include "kernels/tq/format.h"
 
 namespace tritbench::tq {
@@ -8,17 +11,19 @@ namespace {
 
 template <int BlockBytes, int DataBytes, int Slots, int (*Code)(std::uint8_t, int)>
 void gemm(const GemmArgs& a) {
-  for (std::int64_t n = 0; n < a.N; ++n) {
-    const std::int8_t* q = a.q + n * a.ldq;
-    for (std::int64_t m = a.m0; m < a.m1; ++m) {
-      const std::uint8_t* row = a.w + m * a.ldw;
+  const std::int64_t len = a.blocks * Slots * 64;
+  std::vector<std::uint8_t> code(static_cast<std::size_t>(len), 0);
+  for (std::int64_t m = a.m0; m < a.m1; ++m) {
+    const std::uint8_t* row = a.w + m * a.ldw;
+    for (std::int64_t b = 0; b < a.blocks; ++b)
+      for (int i = 0; i < DataBytes; ++i)
+        for (int s = 0; s < Slots; ++s)
+          code[b * Slots * 64 + 64 * s + i] =
+              static_cast<std::uint8_t>(Code(row[b * BlockBytes + i], s));
+    for (std::int64_t n = 0; n < a.N; ++n) {
+      const std::int8_t* q = a.q + n * a.ldq;
       std::int32_t acc = 0;  // |sum code*q| <= 2 * 128 * Kp
-      for (std::int64_t b = 0; b < a.blocks; ++b) {
-        const std::uint8_t* x = row + b * BlockBytes;
-        const std::int8_t* qb = q + b * Slots * 64;
-        for (int i = 0; i < DataBytes; ++i)
-          for (int s = 0; s < Slots; ++s) acc += Code(x[i], s) * qb[64 * s + i];
-      }
+      for (std::int64_t j = 0; j < len; ++j) acc += code[j] * q[j];
       a.c[n * a.ldc + m] = acc - a.qsum[n];
     }
   }
