@@ -14,8 +14,8 @@
 // bytes plus one broadcast feed 16 rows at once, lanes are output rows (no horizontal sums: I2_S
 // needs one per row, a large share of a GEMV), and the same tile serves every token of a batch.
 // The interleaving is ik_llama.cpp's idea for IQ2_BN ("one weight load feeds several rows"),
-// re-derived here for the VNNI dword granularity; the masked-plane GEMV and the panel GEMM are
-// described in kernels/i2r/README.md.
+// re-derived here for the VNNI dword granularity; the kernel and its measurements are in
+// kernels/i2r/README.md.
 //
 // Tiles of one row group are contiguous along K, so a group is a stream of Kp/16 tiles (4*Kp
 // bytes), and groups follow each other. Padding: rows to Mp = round_up(M, 16) and columns to
@@ -62,11 +62,7 @@ struct GemmArgs {
   std::int64_t m0, m1;  // m0 a multiple of 16
   std::int32_t* c;
   std::int64_t ldc;
-  std::uint8_t* scratch;  // GEMM: 64-byte aligned, kPanelGroups * 16 * Kp bytes (decoded panel)
 };
-
-inline constexpr int kPanelGroups = 2;  // row groups decoded together for the GEMM micro-kernel
-inline constexpr int kPanelTokens = 8;  // tokens per GEMM micro-kernel call
 
 void gemm_scalar(const GemmArgs& a);
 void gemm_avx512vnni(const GemmArgs& a);

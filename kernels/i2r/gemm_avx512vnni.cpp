@@ -1,22 +1,22 @@
 // I2_R16, AVX-512 VNNI. Lanes are output rows (format.h), so nothing is summed horizontally.
 //
-// GEMV (N < kPanelMinTokens): masked planes. Per 16x16 tile and row group: one 64-byte load, four
-// ANDs (plane s = x & (3 << 2s), i.e. code * 4^s in place) and four vpdpbusd against the four
-// broadcast activation dwords of the tile's columns, each plane into its own accumulator. The
-// planes are combined at the end by exact arithmetic shifts (every product of plane s is a multiple
-// of 4^s). One ALU op per vpdpbusd is the least any 2-bit format needs; ANDs issue on the pipes
-// vpdpbusd does not use, so the loop runs at the vpdpbusd peak (2 per cycle on Zen 5) while the
-// data is in cache. Four row groups share each broadcast: 16 accumulators.
+// Masked planes: per 16x16 tile and row group, one 64-byte load, four ANDs (plane s =
+// x & (3 << 2s), i.e. code * 4^s in place) and four vpdpbusd against the four broadcast activation
+// dwords of the tile's columns, each plane into its own accumulator; the planes are combined at the
+// end by exact arithmetic shifts (every product of plane s is a multiple of 4^s). One ALU op per
+// vpdpbusd is the least any 2-bit format needs, and ANDs issue on pipes vpdpbusd does not use, so
+// the loop runs at the vpdpbusd peak (2 per cycle on Zen 5) while the data is in cache. Four row
+// groups share each broadcast: 16 accumulators.
 //
-// GEMM: a panel of kPanelGroups row groups is decoded once to one code byte per weight (shift and
-// mask) in scratch, ordered [column/4][group][64 bytes], and every token of the batch then runs
-// over it: a micro-kernel of 2 groups x 8 tokens keeps 16 accumulators in registers and per 4
-// columns loads 2 weight vectors and 8 activation broadcasts for 16 vpdpbusd. Decoding costs
-// 1/N of the multiply work.
+// Batches: the rows are cut into blocks that fit in L2 and every token runs the same GEMV over a
+// block before the next block, so the weights come from DRAM once per call and from L2 for each
+// token. This is as fast as a register-blocked GEMM over decoded weights (measured: a 2-group x
+// 8-token micro-kernel on a decoded panel reached the same vpdpbusd rate at batch 128 and lost at
+// batch 4..16 to its decoding), because both run at the multiply peak.
 //
-// Why inline assembly for the two hot loops: GCC 12 keeps two copies of each accumulator of these
-// loops (a register-to-register move per accumulator per iteration, measured: about half the
-// speed). The loops are fixed-register and fully spelled out below; everything around them is C++.
+// Why inline assembly for the hot loop: GCC 12 keeps two copies of the 16 accumulators of this
+// loop (a register-to-register move per accumulator per iteration, measured: about half the
+// speed). The loop is fixed-register and spelled out below; everything around it is C++.
 #include <immintrin.h>
 
 #include "kernels/i2r/format.h"
@@ -25,7 +25,7 @@ namespace tritbench::i2r {
 
 namespace {
 
-constexpr std::int64_t kPanelMinTokens = 4;  // below: per-token GEMV over cache-sized row blocks
+constexpr std::int64_t kBlockBytes = 256 * 1024;  // weights per row block: half of a Zen 4/5 L2
 
 #define TB_ZMM(i) "%%zmm" #i
 #define TB_ZERO(i) "vpxord " TB_ZMM(i) ", " TB_ZMM(i) ", " TB_ZMM(i) "\n\t"
@@ -138,124 +138,17 @@ void gemv_token(const GemmArgs& a, std::int64_t n, std::int64_t g0, std::int64_t
   }
 }
 
-// Decodes R row groups into the panel: pd[(k4 * R + r) * 64 + b] = code of plane (k4 % 4) of
-// tile k4 / 4, byte b, group r.
-template <int R>
-void decode_panel(const std::uint8_t* w, std::int64_t Kp, std::uint8_t* pd) {
-  const __m512i three = _mm512_set1_epi8(3);
-  for (std::int64_t t = 0; t < Kp / kCols; ++t)
-    for (int r = 0; r < R; ++r) {
-      const __m512i x = _mm512_load_si512(w + r * Kp * 4 + t * kTileBytes);
-      std::uint8_t* dst = pd + (4 * t * R + r) * 64;
-      _mm512_store_si512(dst, _mm512_and_si512(x, three));
-      _mm512_store_si512(dst + R * 64, _mm512_and_si512(_mm512_srli_epi16(x, 2), three));
-      _mm512_store_si512(dst + 2 * R * 64, _mm512_and_si512(_mm512_srli_epi16(x, 4), three));
-      _mm512_store_si512(dst + 3 * R * 64, _mm512_and_si512(_mm512_srli_epi16(x, 6), three));
-    }
-}
-
-// 2 groups x 8 tokens over a decoded 2-group panel: out[(r * 8 + j) * 16 + lane] = sum code*q.
-void panel_2x8(const std::uint8_t* pd, std::int64_t Kp, const std::int8_t* q, std::int64_t ldq,
-               std::int32_t* out) {
-  std::int64_t steps = Kp / 4;
-  const std::int64_t ldq3 = 3 * ldq;
-  const std::int8_t* q4 = q + 4 * ldq;
-#define TB_TOKEN(addr, a, b)                      \
-  "vpbroadcastd " addr ", %%zmm18\n\t"            \
-  "vpdpbusd %%zmm18, %%zmm16, " TB_ZMM(a) "\n\t"  \
-  "vpdpbusd %%zmm18, %%zmm17, " TB_ZMM(b) "\n\t"
-  asm volatile(
-      TB_ZERO(0) TB_ZERO(1) TB_ZERO(2) TB_ZERO(3) TB_ZERO(4) TB_ZERO(5) TB_ZERO(6) TB_ZERO(7)
-      TB_ZERO(8) TB_ZERO(9) TB_ZERO(10) TB_ZERO(11) TB_ZERO(12) TB_ZERO(13) TB_ZERO(14) TB_ZERO(15)
-      "1:\n\t"
-      "vmovdqa64 (%[w]), %%zmm16\n\t"
-      "vmovdqa64 64(%[w]), %%zmm17\n\t"
-      TB_TOKEN("(%[q])", 0, 8)
-      TB_TOKEN("(%[q],%[ldq],1)", 1, 9)
-      TB_TOKEN("(%[q],%[ldq],2)", 2, 10)
-      TB_TOKEN("(%[q],%[ldq3],1)", 3, 11)
-      TB_TOKEN("(%[q4])", 4, 12)
-      TB_TOKEN("(%[q4],%[ldq],1)", 5, 13)
-      TB_TOKEN("(%[q4],%[ldq],2)", 6, 14)
-      TB_TOKEN("(%[q4],%[ldq3],1)", 7, 15)
-      "add $128, %[w]\n\t"
-      "add $4, %[q]\n\t"
-      "add $4, %[q4]\n\t"
-      "dec %[n]\n\t"
-      "jnz 1b\n\t"
-      TB_STORE(0) TB_STORE(1) TB_STORE(2) TB_STORE(3) TB_STORE(4) TB_STORE(5) TB_STORE(6)
-      TB_STORE(7) TB_STORE(8) TB_STORE(9) TB_STORE(10) TB_STORE(11) TB_STORE(12) TB_STORE(13)
-      TB_STORE(14) TB_STORE(15)
-      : [w] "+r"(pd), [q] "+r"(q), [q4] "+r"(q4), [n] "+r"(steps)
-      : [ldq] "r"(ldq), [ldq3] "r"(ldq3), [out] "r"(out)
-      : "memory", "cc", TB_CLOBBER_16, "xmm16", "xmm17", "xmm18");
-#undef TB_TOKEN
-}
-
-// R groups x C tokens (C < 8 or R == 1: the edges of the batch and of the row range).
-template <int R, int C>
-void panel_edge(const std::uint8_t* pd, std::int64_t Kp, const std::int8_t* q, std::int64_t ldq,
-                std::int32_t* out) {
-  __m512i acc[R][C];
-  for (int r = 0; r < R; ++r)
-    for (int j = 0; j < C; ++j) acc[r][j] = _mm512_setzero_si512();
-  for (std::int64_t k4 = 0; k4 < Kp / 4; ++k4) {
-    for (int j = 0; j < C; ++j) {
-      const auto* qd = reinterpret_cast<const std::int32_t*>(q + j * ldq + 4 * k4);
-      const __m512i b = _mm512_set1_epi32(*qd);
-      for (int r = 0; r < R; ++r)
-        acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], _mm512_load_si512(pd + (k4 * R + r) * 64), b);
-    }
-  }
-  for (int r = 0; r < R; ++r)
-    for (int j = 0; j < C; ++j) _mm512_store_si512(out + (r * 8 + j) * 16, acc[r][j]);
-}
-
-template <int R>
-void panel_tokens(const std::uint8_t* pd, std::int64_t Kp, const std::int8_t* q, std::int64_t ldq,
-                  int C, std::int32_t* out) {
-  if (R == 2 && C == 8) return panel_2x8(pd, Kp, q, ldq, out);
-  switch (C) {
-    case 1: return panel_edge<R, 1>(pd, Kp, q, ldq, out);
-    case 2: return panel_edge<R, 2>(pd, Kp, q, ldq, out);
-    case 3: return panel_edge<R, 3>(pd, Kp, q, ldq, out);
-    case 4: return panel_edge<R, 4>(pd, Kp, q, ldq, out);
-    case 5: return panel_edge<R, 5>(pd, Kp, q, ldq, out);
-    case 6: return panel_edge<R, 6>(pd, Kp, q, ldq, out);
-    case 7: return panel_edge<R, 7>(pd, Kp, q, ldq, out);
-    default: return panel_edge<R, 8>(pd, Kp, q, ldq, out);
-  }
-}
-
-template <int R>
-void gemm_panel(const GemmArgs& a, std::int64_t g) {
-  decode_panel<R>(a.w + g * a.Kp * 4, a.Kp, a.scratch);
-  alignas(64) std::int32_t out[2 * 8 * 16];
-  for (std::int64_t n = 0; n < a.N; n += kPanelTokens) {
-    const int C = static_cast<int>(a.N - n < kPanelTokens ? a.N - n : kPanelTokens);
-    panel_tokens<R>(a.scratch, a.Kp, a.q + n * a.ldq, a.ldq, C, out);
-    for (int j = 0; j < C; ++j) {
-      const __m512i qs = _mm512_set1_epi32(a.qsum[n + j]);
-      for (int r = 0; r < R; ++r)
-        store_rows(a.c + (n + j) * a.ldc, (g + r) * kRows, a.m1,
-                   _mm512_sub_epi32(_mm512_load_si512(out + (r * 8 + j) * 16), qs));
-    }
-  }
-}
-
 }  // namespace
 
 void gemm_avx512vnni(const GemmArgs& a) {
   const std::int64_t g0 = a.m0 / kRows, g1 = (a.m1 + kRows - 1) / kRows;
-  if (a.N < kPanelMinTokens) {
-    // Blocks of 16 groups (256 rows, 64*Kp bytes: L2-resident) are reused by each token.
-    for (std::int64_t gb = g0; gb < g1; gb += 16)
-      for (std::int64_t n = 0; n < a.N; ++n) gemv_token(a, n, gb, gb + 16 < g1 ? gb + 16 : g1);
-    return;
+  // Row groups per block: about kBlockBytes of weights, a multiple of 4 (one gemv4 call).
+  std::int64_t per_block = kBlockBytes / (a.Kp * 4) / 4 * 4;
+  if (per_block < 4) per_block = 4;
+  for (std::int64_t gb = g0; gb < g1; gb += per_block) {
+    const std::int64_t ge = gb + per_block < g1 ? gb + per_block : g1;
+    for (std::int64_t n = 0; n < a.N; ++n) gemv_token(a, n, gb, ge);
   }
-  std::int64_t g = g0;
-  for (; g + 2 <= g1; g += 2) gemm_panel<2>(a, g);
-  if (g < g1) gemm_panel<1>(a, g);
 }
 
 #undef TB_ZMM

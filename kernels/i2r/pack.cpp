@@ -9,16 +9,8 @@ namespace tritbench::i2r {
 namespace {
 
 GemmArgs args_of(const PackedWeights& w, const PreparedActivations& a, std::int64_t m0,
-                 std::int64_t m1, std::int32_t* c, std::int64_t ldc, std::uint8_t* scratch) {
-  return GemmArgs{w.data.data(), w.Kp, a.q, a.ldq, a.src->sum.data(), a.N, m0, m1, c, ldc, scratch};
-}
-
-// The GEMM's decoded panel: per thread, grown to the largest K seen (kernels never allocate).
-std::uint8_t* panel_scratch(std::int64_t Kp) {
-  thread_local AlignedBuffer buf;
-  const auto need = static_cast<std::size_t>(kPanelGroups * kRows * Kp);
-  if (buf.size() < need) buf.resize(need);
-  return buf.data();
+                 std::int64_t m1, std::int32_t* c, std::int64_t ldc) {
+  return GemmArgs{w.data.data(), w.Kp, a.q, a.ldq, a.src->sum.data(), a.N, m0, m1, c, ldc};
 }
 
 }  // namespace
@@ -68,12 +60,12 @@ void prepare(const QuantizedBatch& a, const PackedWeights&, PreparedActivations&
 
 void gemm_i32_scalar(const PackedWeights& w, const PreparedActivations& a, std::int64_t m0,
                      std::int64_t m1, std::int32_t* c, std::int64_t ldc) {
-  gemm_scalar(args_of(w, a, m0, m1, c, ldc, nullptr));
+  gemm_scalar(args_of(w, a, m0, m1, c, ldc));
 }
 
 void gemm_i32_avx512vnni(const PackedWeights& w, const PreparedActivations& a, std::int64_t m0,
                          std::int64_t m1, std::int32_t* c, std::int64_t ldc) {
-  gemm_avx512vnni(args_of(w, a, m0, m1, c, ldc, a.N > 1 ? panel_scratch(w.Kp) : nullptr));
+  gemm_avx512vnni(args_of(w, a, m0, m1, c, ldc));
 }
 
 }  // namespace tritbench::i2r
