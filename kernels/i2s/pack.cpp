@@ -7,9 +7,6 @@
 
 namespace tritbench::i2s {
 
-namespace {
-
-// Writes the 4-weights-per-byte block layout of n weights (n a multiple of 128) from t to dst.
 void encode_blocks(const std::int8_t* t, std::int64_t n, std::uint8_t* dst) {
   for (std::int64_t b = 0; b < n / kBlock; ++b) {
     const std::int8_t* src = t + b * kBlock;
@@ -19,6 +16,8 @@ void encode_blocks(const std::int8_t* t, std::int64_t n, std::uint8_t* dst) {
           encode(src[p + 96]));
   }
 }
+
+namespace {
 
 // Weight i of a flattened block stream.
 inline std::uint8_t code_at(const std::uint8_t* data, std::int64_t i) {
