@@ -29,25 +29,34 @@ float quantize_tables_scalar(const std::uint8_t* t16, std::int64_t triples, std:
 }
 
 void gemm_q8_scalar(const GemmArgs& a) {
+  constexpr int kTokens = 4;  // tokens per pass over a row's indices (independent sums)
   std::vector<std::uint8_t> idx(static_cast<std::size_t>(a.triples)), neg(idx.size());
   std::uint8_t pair[2] = {4, 4};
   for (std::int64_t m = a.m0; m < a.m1; ++m) {
     decode_row(a, m, idx.data(), neg.data(), pair);
-    for (std::int64_t n = 0; n < a.N; ++n) {
-      const std::uint8_t* lut = a.lut + n * a.ld_lut;
-      std::int64_t s = a.nneg[m] - 128 * a.triples;
+    for (std::int64_t n0 = 0; n0 < a.N; n0 += kTokens) {
+      const int C = static_cast<int>(a.N - n0 < kTokens ? a.N - n0 : kTokens);
+      const std::uint8_t* lut[kTokens];
+      std::int64_t s[kTokens];
+      for (int j = 0; j < C; ++j) {
+        lut[j] = a.lut + (n0 + j) * a.ld_lut;
+        s[j] = a.nneg[m] - 128 * a.triples;
+      }
       for (std::int64_t t = 0; t < a.triples; ++t) {
-        const int u = lut[t * kTableBytesQ8 + idx[t]];
-        s += neg[t] ? 255 - u : u;
+        const int i = idx[t], flip = -int{neg[t]} & 0xFF;  // 255 - u for negative triples
+        for (int j = 0; j < C; ++j) s[j] += lut[j][t * kTableBytesQ8 + i] ^ flip;
       }
-      std::int32_t p = 0;
-      if (a.has_pair) {
-        const auto* pt = reinterpret_cast<const tl1::Table*>(lut + a.triples * kTableBytesQ8);
-        p = std::int16_t(pt[0].lo[pair[0]] | (pt[0].hi[pair[0]] << 8)) +
-            std::int16_t(pt[1].lo[pair[1]] | (pt[1].hi[pair[1]] << 8));
+      for (int j = 0; j < C; ++j) {
+        std::int32_t p = 0;
+        if (a.has_pair) {
+          const auto* pt = reinterpret_cast<const tl1::Table*>(lut[j] + a.triples * kTableBytesQ8);
+          p = std::int16_t(pt[0].lo[pair[0]] | (pt[0].hi[pair[0]] << 8)) +
+              std::int16_t(pt[1].lo[pair[1]] | (pt[1].hi[pair[1]] << 8));
+        }
+        const std::int64_t n = n0 + j;
+        const double v = static_cast<double>(a.sigma[n]) * static_cast<double>(s[j]) + p;
+        a.y[n * a.ldy + m] = static_cast<float>(v / a.act_scale[n] * a.w_scale);
       }
-      const double v = static_cast<double>(a.sigma[n]) * static_cast<double>(s) + p;
-      a.y[n * a.ldy + m] = static_cast<float>(v / a.act_scale[n] * a.w_scale);
     }
   }
 }

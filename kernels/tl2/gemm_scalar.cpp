@@ -41,30 +41,38 @@ void decode_row(const GemmArgs& a, std::int64_t m, std::uint8_t* idx, std::uint8
 }
 
 void gemm_scalar(const GemmArgs& a) {
+  constexpr int kTokens = 4;  // tokens per pass over a row's indices (independent sums)
   std::vector<std::uint8_t> idx(static_cast<std::size_t>(a.triples)), neg(idx.size());
   std::uint8_t pair[2] = {4, 4};
   for (std::int64_t m = a.m0; m < a.m1; ++m) {
     decode_row(a, m, idx.data(), neg.data(), pair);
-    for (std::int64_t n = 0; n < a.N; ++n) {
-      const auto* lut = reinterpret_cast<const Table*>(a.lut + n * a.ld_lut);
-      std::int32_t acc = a.nneg[m];
+    for (std::int64_t n0 = 0; n0 < a.N; n0 += kTokens) {
+      const int C = static_cast<int>(a.N - n0 < kTokens ? a.N - n0 : kTokens);
+      const Table* lut[kTokens];
+      std::int32_t acc[kTokens];
+      for (int j = 0; j < C; ++j) {
+        lut[j] = reinterpret_cast<const Table*>(a.lut + (n0 + j) * a.ld_lut);
+        acc[j] = a.nneg[m];
+      }
       for (std::int64_t t0 = 0; t0 < a.triples; t0 += a.block_triples) {
         const std::int64_t t1 = t0 + a.block_triples < a.triples ? t0 + a.block_triples : a.triples;
-        std::int16_t block = 0;
+        std::int16_t block[kTokens] = {};
         for (std::int64_t t = t0; t < t1; ++t) {
-          const int i = idx[t];
-          auto e = static_cast<std::int16_t>(lut[t].lo[i] | (lut[t].hi[i] << 8));
-          if (neg[t]) e = static_cast<std::int16_t>(~e);
-          block = static_cast<std::int16_t>(block + e);
+          const int i = idx[t], flip = -int{neg[t]};  // ~e = e ^ -1 for negative triples
+          for (int j = 0; j < C; ++j)
+            block[j] = static_cast<std::int16_t>(
+                block[j] + ((lut[j][t].lo[i] | (lut[j][t].hi[i] << 8)) ^ flip));
         }
-        acc += block;
+        for (int j = 0; j < C; ++j) acc[j] += block[j];
       }
-      if (a.has_pair) {
-        const Table* pt = lut + a.triples;
-        acc += static_cast<std::int16_t>(pt[0].lo[pair[0]] | (pt[0].hi[pair[0]] << 8)) +
-               static_cast<std::int16_t>(pt[1].lo[pair[1]] | (pt[1].hi[pair[1]] << 8));
+      for (int j = 0; j < C; ++j) {
+        if (a.has_pair) {
+          const Table* pt = lut[j] + a.triples;
+          acc[j] += static_cast<std::int16_t>(pt[0].lo[pair[0]] | (pt[0].hi[pair[0]] << 8)) +
+                    static_cast<std::int16_t>(pt[1].lo[pair[1]] | (pt[1].hi[pair[1]] << 8));
+        }
+        a.c[(n0 + j) * a.ldc + m] = acc[j];
       }
-      a.c[n * a.ldc + m] = acc;
     }
   }
 }
