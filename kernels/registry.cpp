@@ -36,10 +36,31 @@ const KernelInfo kRows[] = {
      "I2_S, portable C++"},
     {"i2s__avx2", "i2s", "I2_S", kAvx2, kExact, {}, 1, 128, 2.0, {},
      i2s::pack, i2s::unpack, i2s::prepare, i2s::gemm_i32_avx2, nullptr,
-     "I2_S, AVX2 maddubs with int32 widening every block (exact for all inputs)"},
+     "I2_S, AVX2 maddubs with int32 widening every block (exact for all inputs); tunable R x C "
+     "tile", &i2s::kTilesAvx2},
     {"i2s__avx512vnni", "i2s", "I2_S", kAvx512Vnni, kExact, {}, 4, 128, 2.0, {},
      i2s::pack, i2s::unpack, i2s::prepare, i2s::gemm_i32_avx512vnni, nullptr,
-     "I2_S, AVX-512 VNNI: masked-plane GEMV, 4x4 register-blocked GEMM"},
+     "I2_S, AVX-512 VNNI: masked-plane GEMV, R x C register-blocked GEMM (tunable tile)",
+     &i2s::kTilesAvx512Vnni},
+    // bitnet.cpp's two x86 GEMM tilings (spec section 3) in the kernels above, as fixed-tile rows:
+    // activation-parallel (one weight row decoded once for 4 tokens, 128-row blocks) and
+    // weight-parallel (8 weight rows with one token, 32-row blocks).
+    {"i2s_ap__avx2", "i2s_ap", "I2_S", kAvx2, kExact, {}, 1, 128, 2.0, {1, 4, 0, 0, 128},
+     i2s::pack, i2s::unpack, i2s::prepare, i2s::gemm_i32_avx2, nullptr,
+     "I2_S, AVX2, bitnet.cpp's activation-parallel tile (1 row x 4 tokens, 128-row blocks)",
+     &i2s::kTilesAvx2},
+    {"i2s_wp__avx2", "i2s_wp", "I2_S", kAvx2, kExact, {}, 1, 128, 2.0, {8, 1, 0, 0, 32},
+     i2s::pack, i2s::unpack, i2s::prepare, i2s::gemm_i32_avx2, nullptr,
+     "I2_S, AVX2, bitnet.cpp's weight-parallel tile (8 rows x 1 token, 32-row blocks)",
+     &i2s::kTilesAvx2},
+    {"i2s_ap__avx512vnni", "i2s_ap", "I2_S", kAvx512Vnni, kExact, {}, 4, 128, 2.0, {1, 4, 0, 0, 128},
+     i2s::pack, i2s::unpack, i2s::prepare, i2s::gemm_i32_avx512vnni, nullptr,
+     "I2_S, AVX-512 VNNI, bitnet.cpp's activation-parallel tile (1 row x 4 tokens, 128-row blocks)",
+     &i2s::kTilesAvx512Vnni},
+    {"i2s_wp__avx512vnni", "i2s_wp", "I2_S", kAvx512Vnni, kExact, {}, 4, 128, 2.0, {8, 1, 0, 0, 32},
+     i2s::pack, i2s::unpack, i2s::prepare, i2s::gemm_i32_avx512vnni, nullptr,
+     "I2_S, AVX-512 VNNI, bitnet.cpp's weight-parallel tile (8 rows x 1 token, 32-row blocks)",
+     &i2s::kTilesAvx512Vnni},
 };
 
 }  // namespace
