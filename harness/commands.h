@@ -8,5 +8,6 @@ int cmd_list(int argc, char** argv);
 int cmd_check(int argc, char** argv);
 int cmd_sysinfo(int argc, char** argv);
 int cmd_kernels(int argc, char** argv);
+int cmd_tune(int argc, char** argv);
 
 }  // namespace tritbench::cli

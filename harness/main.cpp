@@ -20,6 +20,7 @@ const Command kCommands[] = {
     {"check", tritbench::cli::cmd_check, "exactness of every runnable kernel against the naive oracle"},
     {"kernels", tritbench::cli::cmd_kernels, "time kernels over shapes, batch sizes and threads"},
     {"sysinfo", tritbench::cli::cmd_sysinfo, "CPU, features, caches, compiler, flags, git commit"},
+    {"tune", tritbench::cli::cmd_tune, "search a kernel row's tile space; store the best per machine"},
 };
 
 void usage(std::ostream& o) {
