@@ -43,7 +43,7 @@ struct WeightSet {
   static bool tile_matters(const Spec& s) { return !s.kernel->tiles || s.kernel->tiles->pack_uses_tile; }
 };
 
-void build(const Spec& s, WeightSet& ws) {
+void build(const Spec& s, std::int64_t rotate_bytes, WeightSet& ws) {
   ws = WeightSet{};
   TernaryMatrix w;
   Rng rng(static_cast<std::uint64_t>(s.M * 1000003 + s.K));
@@ -63,7 +63,7 @@ void build(const Spec& s, WeightSet& ws) {
   if (!s.hot) {
     // 2.5x the LLC as reported (VMs may report the whole socket's L3), capped at 2 GiB.
     const double llc = static_cast<double>(cpu_info().last_level_cache_bytes());
-    const double span = std::min(2.5 * llc, 2.0 * (1ull << 30));
+    const double span = rotate_bytes > 0 ? static_cast<double>(rotate_bytes) : std::min(2.5 * llc, 2.0 * (1ull << 30));
     const auto bytes = static_cast<double>(ws.copies[0].bytes());
     const auto n = static_cast<std::int64_t>(std::ceil(span / std::max(1.0, bytes)));
     ws.copies.reserve(static_cast<std::size_t>(n));
@@ -198,7 +198,7 @@ std::vector<Result> run(const std::vector<Spec>& specs, const Options& opts) {
       if (s.kernel->tiles && !(s.tile == s.kernel->tile))
         if (std::string why = s.kernel->tiles->check(s.tile); !why.empty())
           throw std::invalid_argument("kernel " + std::string(s.kernel->name) + ": " + why);
-      if (!weights.serves(s)) build(s, weights);
+      if (!weights.serves(s)) build(s, opts.rotate_bytes, weights);
     } catch (const std::exception& e) {
       r.error = e.what();
       continue;

@@ -48,6 +48,7 @@ struct Options {
   double min_time = 0.1;  // seconds per repetition
   bool progress = true;  // a line per finished benchmark on stderr
   const roofline::Roofline* roofline = nullptr;  // ceilings for the % of roofline, if known
+  std::int64_t rotate_bytes = 0;  // span of the rotating copies; 0: 2.5x LLC, at most 2 GiB
 };
 
 struct Stats {

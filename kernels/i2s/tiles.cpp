@@ -77,7 +77,10 @@ TileConfig effective(const Rules& ru, const TileConfig& t, std::int64_t, std::in
     e.col_block = 1;
     return e;
   }
-  e.col_block = static_cast<int>(std::min<std::int64_t>(t.col_block ? t.col_block : ru.cb, N));
+  // The default C, or the largest C that fits the accumulators beside a given R.
+  int cb = t.col_block ? t.col_block : ru.cb;
+  if (!t.col_block && t.row_block) cb = std::max(1, std::min(cb, ru.max_acc / t.row_block));
+  e.col_block = static_cast<int>(std::min<std::int64_t>(cb, N));
   if (t.row_block) {
     e.row_block = t.row_block;
   } else {
