@@ -205,6 +205,20 @@ examples:
     rows.push_back(j);
   }
   std::cout << table.console();
+  int contended = 0;
+  for (const auto& r : results)
+    if (r.error.empty() && r.spec.threads == 1 && r.cpu_utilization < 0.9) ++contended;
+  if (contended)
+    std::cout << "\nwarning: " << contended << " single-thread benchmark" << (contended > 1 ? "s" : "")
+              << " ran with under 90% of a CPU (cpu_utilization in the JSON): the machine is busy and\n"
+                 "their real-time figures include time the thread was not running.\n";
+  int above = 0;
+  for (const auto& r : results)
+    if (r.error.empty() && r.has_roofline && r.roofline_pct > 100) ++above;
+  if (above)
+    std::cout << "\nwarning: " << above << " result" << (above > 1 ? "s" : "")
+              << " above 100% of the roofline: the saved ceilings were measured while the machine was\n"
+                 "busier than now; `tritbench sysinfo --roofline --remeasure` on a quiet machine.\n";
   std::cout << "\n%roof: percentage of this machine's roofline at that thread count: 'mem' = weight GB/s\n"
                "over the measured read bandwidth (cold GEMV), 'cpu' = GOP/s over the measured int8 peak\n"
                "of the kernel's ISA. src: tile source (def = registry row, tun = tuning file, ove = --tile).\n";

@@ -34,7 +34,7 @@ std::string utc_now() {
 
 struct Timed {
   TileConfig tile;  // effective
-  double seconds = 0;  // median per call
+  double seconds = 0;  // per call: the fastest repetition (see --help)
 };
 
 // Times each tile (deduplicated by the tile the kernel actually runs); returns them in order.
@@ -51,7 +51,7 @@ std::vector<Timed> time_tiles(const KernelInfo& k, const sweep::Shape& s, std::i
   std::vector<Timed> out;
   for (const auto& r : bench::run(specs, opts)) {
     if (!r.error.empty()) throw std::runtime_error(std::string(k.name) + " tile " + r.spec.tile.str() + ": " + r.error);
-    out.push_back({r.tile, r.gemm.median});
+    out.push_back({r.tile, r.gemm.min});
   }
   return out;
 }
@@ -74,8 +74,10 @@ tuned tiles and says so (tile_source "tuned"). A shape class rounds M and K up t
 a batch class rounds N up to a power of two; shapes of one class are tuned once.
 
 Search: every candidate tile the row proposes for the shape and batch (timed like `kernels`:
-Google Benchmark, median of the repetitions, rotating weights unless --hot), then, if the best
-keeps a block of rows in L1 (par=0), its block size halved, doubled and quadrupled.
+Google Benchmark repetitions, rotating weights unless --hot), then, if the best keeps a block of
+rows in L1 (par=0), its block size halved, doubled and quadrupled. Candidates are compared by
+their fastest repetition: on a shared machine the median of a short run also measures the
+other processes, the minimum much less so.
 
   -k KERNELS     rows, families or globs (e.g. i2s = the family's best row here)
   --shapes LIST  model presets or MxK, as for `tritbench kernels`

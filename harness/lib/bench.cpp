@@ -93,7 +93,7 @@ Stats time_blocks(F&& f, int blocks, double block_seconds) {
 
 class Collector : public benchmark::BenchmarkReporter {
  public:
-  std::vector<double> samples;
+  std::vector<double> samples, cpu;
   std::string error;
 
   bool ReportContext(const Context&) override { return true; }
@@ -104,7 +104,10 @@ class Collector : public benchmark::BenchmarkReporter {
         error = r.error_message;
         continue;
       }
-      if (r.iterations > 0) samples.push_back(r.real_accumulated_time / static_cast<double>(r.iterations));
+      if (r.iterations > 0) {
+        samples.push_back(r.real_accumulated_time / static_cast<double>(r.iterations));
+        cpu.push_back(r.cpu_accumulated_time / static_cast<double>(r.iterations));
+      }
     }
   }
   void Finalize() override {}
@@ -262,6 +265,10 @@ std::vector<Result> run(const std::vector<Spec>& specs, const Options& opts) {
       }
     if (r.error.empty()) {
       r.gemm = Stats::of(collector.samples);
+      r.gemm_cpu_samples = collector.cpu;
+      const double real = std::accumulate(collector.samples.begin(), collector.samples.end(), 0.0);
+      const double cpu = std::accumulate(collector.cpu.begin(), collector.cpu.end(), 0.0);
+      r.cpu_utilization = real > 0 ? cpu / real : 0;
       const double ops = 2.0 * static_cast<double>(s.M) * static_cast<double>(s.K) * static_cast<double>(s.N);
       r.gops = ops / r.gemm.median * 1e-9;
       r.weight_gbps = static_cast<double>(r.packed_bytes) / r.gemm.median * 1e-9;
@@ -308,6 +315,8 @@ nlohmann::json Result::to_json() const {
                       {"stddev_seconds", gemm.stddev},
                       {"min_seconds", gemm.min},
                       {"n", gemm.samples.size()},
+                      {"cpu_samples_seconds", gemm_cpu_samples},
+                      {"cpu_utilization", cpu_utilization},
                       {"quantize", quantize.to_json()},
                       {"prepare", prepare.to_json()},
                       {"gops", gops},

@@ -67,6 +67,11 @@ struct Result {
   std::int64_t packed_bytes = 0;  // one copy
   double pack_seconds = 0;
   Stats gemm, quantize, prepare;
+  // CPU time of the calling thread per GEMM call, per repetition, and its share of the real time.
+  // Well below 1 with one thread means the thread was not running for part of the measurement
+  // (a shared machine): the real-time figures then include that wait.
+  std::vector<double> gemm_cpu_samples;
+  double cpu_utilization = 0;
   double gops = 0;  // 2*M*K*N / gemm.median
   double weight_gbps = 0;  // packed bytes / gemm.median
   // Roofline (when Options::roofline was given): ceilings at this thread count, and fractions.

@@ -22,8 +22,8 @@ nlohmann::json to_json(const TuningTable& t, const roofline::Machine& m) {
                        {"threads", e.threads},
                        {"tile", e.tile.str()},
                        {"tuned_on", {{"M", e.M}, {"K", e.K}, {"N", e.N}}},
-                       {"median_seconds", e.seconds},
-                       {"default_median_seconds", e.default_seconds},
+                       {"best_seconds", e.seconds},
+                       {"default_best_seconds", e.default_seconds},
                        {"speedup_over_default", e.seconds > 0 ? e.default_seconds / e.seconds : 0},
                        {"candidates", e.candidates},
                        {"measured_at", e.measured_at}});
@@ -67,8 +67,8 @@ TuningTable from_json(const nlohmann::json& j, const std::string& what, roofline
         e.K = x["tuned_on"].value("K", std::int64_t{0});
         e.N = x["tuned_on"].value("N", std::int64_t{0});
       }
-      e.seconds = x.value("median_seconds", 0.0);
-      e.default_seconds = x.value("default_median_seconds", 0.0);
+      e.seconds = x.value("best_seconds", 0.0);
+      e.default_seconds = x.value("default_best_seconds", 0.0);
       e.candidates = x.value("candidates", 0);
       e.measured_at = x.value("measured_at", "");
     } catch (const nlohmann::json::exception& ex) {

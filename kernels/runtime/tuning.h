@@ -39,7 +39,7 @@ struct TuningEntry {
   std::int64_t batch_class = 1;
   int threads = 1;
   TileConfig tile;  // the fastest tile found (as the kernel ran it: every field explicit)
-  // Where it was measured, and how (seconds per call, median).
+  // Where it was measured, and how (seconds per call: the fastest repetition).
   std::int64_t M = 0, K = 0, N = 0;
   double seconds = 0, default_seconds = 0;
   int candidates = 0;
