@@ -73,17 +73,20 @@ int cmd_list(int argc, char** argv) {
                       {"row_multiple", k.row_multiple},
                       {"k_multiple", k.k_multiple},
                       {"tile", k.tile.str()},
+                      {"tunable", k.tiles != nullptr && k.tile == TileConfig{}},
                       {"runnable", runnable(k)},
                       {"why_not", why_not_runnable(k.isa)},
                       {"description", std::string(k.description)}});
     std::cout << rows.dump(2) << "\n";
     return 0;
   }
-  Table t({"kernel", "format", "bits/w", "isa", "exactness", "K pad", "runs here"});
+  Table t({"kernel", "format", "bits/w", "isa", "exactness", "K pad", "tile", "runs here"});
   for (const auto& k : registry()) {
     std::string ex = k.exact() ? "exact" : "approx (nmse<=" + fmt(k.bound.nmse, 4) + ")";
     t.add({std::string(k.name), std::string(k.format), fmt(k.bits_per_weight, 2), std::string(isa_name(k.isa)),
-           ex, std::to_string(k.k_multiple), runnable(k) ? "yes" : "no: " + why_not_runnable(k.isa)});
+           ex, std::to_string(k.k_multiple),
+           !k.tiles ? "-" : k.tile == TileConfig{} ? "tunable" : k.tile.str(),
+           runnable(k) ? "yes" : "no: " + why_not_runnable(k.isa)});
   }
   std::cout << t.console();
   const CpuInfo& c = cpu_info();

@@ -19,7 +19,7 @@ const Command kCommands[] = {
     {"list", tritbench::cli::cmd_list, "the kernel registry: format, bits/weight, ISA, runnable here"},
     {"check", tritbench::cli::cmd_check, "exactness of every runnable kernel against the naive oracle"},
     {"kernels", tritbench::cli::cmd_kernels, "time kernels over shapes, batch sizes and threads"},
-    {"sysinfo", tritbench::cli::cmd_sysinfo, "CPU, features, caches, compiler, flags, git commit"},
+    {"sysinfo", tritbench::cli::cmd_sysinfo, "CPU, features, caches, compiler, flags, git commit; --roofline"},
     {"tune", tritbench::cli::cmd_tune, "search a kernel row's tile space; store the best per machine"},
 };
 
