@@ -48,15 +48,18 @@ inline void dpbusd(__m512i& acc, __m512i u8, __m512i s8) {
 // 8-10 GB/s without, 13-19 GB/s with (read bandwidth 20 GB/s at the time).
 constexpr std::int64_t kPrefetch = 8192;
 
-inline void prefetch_range(const std::uint8_t* p, const std::uint8_t* end, std::int64_t bytes) {
-  for (std::int64_t i = 0; i < bytes && p + i < end; i += 64)
-    _mm_prefetch(reinterpret_cast<const char*>(p + i), _MM_HINT_T0);
+// Addresses as integers: the look-ahead may point past the weights, where pointer arithmetic would
+// be undefined (a prefetch itself never faults, but none is issued past `end` anyway).
+inline void prefetch(std::uintptr_t p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0); }
+
+inline void prefetch_range(std::uintptr_t p, std::uintptr_t end, std::int64_t bytes) {
+  for (std::uintptr_t i = 0; i < static_cast<std::uintptr_t>(bytes) && p + i < end; i += 64) prefetch(p + i);
 }
 
 // R rows from m; U independent accumulator pairs per row (blocks alternate between them), so a
 // single row still has enough chains to cover vpdpbusd's latency.
 template <int R>
-void gemv_rows(const GemmArgs& a, std::int64_t m, const std::uint8_t* end) {
+void gemv_rows(const GemmArgs& a, std::int64_t m, std::uintptr_t end) {
   constexpr int U = R <= 2 ? 2 : 1;
   const std::int64_t nb = a.Kp / kBlock;
   const __m512i mask01 = _mm512_inserti64x4(_mm512_set1_epi8(char(0xC0)), _mm256_set1_epi8(0x30), 1);
@@ -65,7 +68,7 @@ void gemv_rows(const GemmArgs& a, std::int64_t m, const std::uint8_t* end) {
   const __m512i sh23 = _mm512_inserti64x4(_mm512_set1_epi32(2), _mm256_set1_epi32(0), 1);
   const std::int8_t* q = a.q;
   const std::uint8_t* w = a.w + m * a.ldw;
-  const std::uint8_t* pf = w + kPrefetch;
+  const std::uintptr_t pf = reinterpret_cast<std::uintptr_t>(w) + kPrefetch;
   __m512i acc01[U][R], acc23[U][R];
 #pragma GCC unroll 8
   for (int u = 0; u < U; ++u)
@@ -75,9 +78,10 @@ void gemv_rows(const GemmArgs& a, std::int64_t m, const std::uint8_t* end) {
     const __m512i qa = _mm512_loadu_si512(q + b * kBlock);
     const __m512i qb = _mm512_loadu_si512(q + b * kBlock + 64);
 #pragma GCC unroll 8
-    for (int i = 0; i < R * kBlockBytes; i += 64)
-      if (pf + b * R * kBlockBytes + i < end)
-        _mm_prefetch(reinterpret_cast<const char*>(pf + b * R * kBlockBytes + i), _MM_HINT_T0);
+    for (int i = 0; i < R * kBlockBytes; i += 64) {
+      const std::uintptr_t p = pf + static_cast<std::uintptr_t>(b * R * kBlockBytes + i);
+      if (p < end) prefetch(p);
+    }
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const __m512i x = bcast_block(w + r * a.ldw + b * kBlockBytes);
@@ -141,7 +145,7 @@ void gemm_tile(const GemmArgs& a, std::int64_t n, std::int64_t m) {
       a.c[(n + c) * a.ldc + m + r] = _mm512_reduce_add_epi32(acc[r][c]) - a.qsum[n + c];
 }
 
-using GemvFn = void (*)(const GemmArgs&, std::int64_t, const std::uint8_t*);
+using GemvFn = void (*)(const GemmArgs&, std::int64_t, std::uintptr_t);
 using TileFn = void (*)(const GemmArgs&, std::int64_t, std::int64_t);
 
 // The instantiated tiles: R in {1,2,3,4,5,6,8}, C in 1..8, R*C <= kMaxAcc (tiles.cpp checks the
@@ -186,8 +190,8 @@ inline void tile_rows(const GemmArgs& a, std::int64_t n, std::int64_t mb, std::i
 void gemm_avx512vnni(const GemmArgs& a) {
   const int R = a.row_block, C = a.col_block;
   if (a.N == 1) {
-    const std::uint8_t* end = a.w + a.m1 * a.ldw;
-    prefetch_range(a.w + a.m0 * a.ldw, end, kPrefetch);
+    const std::uintptr_t end = reinterpret_cast<std::uintptr_t>(a.w + a.m1 * a.ldw);
+    prefetch_range(reinterpret_cast<std::uintptr_t>(a.w + a.m0 * a.ldw), end, kPrefetch);
     std::int64_t m = a.m0;
     for (; m + R <= a.m1; m += R) kGemv[R](a, m, end);
     for (; m < a.m1; ++m) gemv_rows<1>(a, m, end);
