@@ -161,6 +161,8 @@ void write_matrix(const SyntheticSource& src, const std::string& name, DType typ
 
 }  // namespace
 
+void quantize_q8_0_block(const float* x, std::uint8_t* out) { quantize_q8_0(x, out); }
+
 SynthResult write_synthetic_gguf(const SyntheticSource& src, const std::string& path,
                                  const SynthOptions& opt) {
   const auto t_start = std::chrono::steady_clock::now();

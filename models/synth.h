@@ -56,8 +56,12 @@ struct SynthResult {
   double seconds = 0;
 };
 
-// Writes `src` (its vocabulary, or synthetic_gpt2_vocab(vocab) if it has none) to `path`
-// atomically. Throws GgufError / std::invalid_argument.
+// One block of 32 floats as Q8_0 (fp16 d = max|x| / 127, then round(x / d)), as the writer stores
+// output matrices; shared with the converter (models/convert.h).
+void quantize_q8_0_block(const float* x, std::uint8_t* out);
+
+// Writes `src` (its vocabulary, or synthetic_gpt2_vocab(vocab) if it has none) to `path` atomically.
+// Throws GgufError / std::invalid_argument.
 SynthResult write_synthetic_gguf(const SyntheticSource& src, const std::string& path,
                                  const SynthOptions& opt = {});
 

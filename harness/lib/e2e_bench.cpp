@@ -12,6 +12,7 @@
 #include "kernels/registry.h"
 #include "kernels/runtime/gemm.h"
 #include "models/gguf_source.h"
+#include "models/hf_source.h"
 #include "models/transformer.h"
 #include "reference/rng.h"
 
@@ -29,8 +30,11 @@ std::unique_ptr<models::WeightSource> open_model(const std::string& spec, std::u
     if (!cfg) throw std::invalid_argument("unknown synthetic preset '" + name + "' (known: " + models::preset_names() + ")");
     return std::make_unique<models::SyntheticSource>(*cfg, seed);
   }
-  if (!std::filesystem::exists(spec))
-    throw std::invalid_argument(spec + ": no such file (expected a GGUF model file or synthetic:PRESET)");
+  std::error_code ec;
+  if (!std::filesystem::exists(spec, ec))
+    throw std::invalid_argument(spec + ": no such file or directory (expected a GGUF file, a Hugging Face "
+                                "checkpoint folder or synthetic:PRESET)");
+  if (std::filesystem::is_directory(spec, ec)) return std::make_unique<models::HfSource>(spec);
   return std::make_unique<models::GgufSource>(spec);
 }
 
