@@ -1,9 +1,16 @@
 #include "tests/fuzz/targets.h"
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
 #include "harness/lib/experiment.h"
+#include "models/gguf_source.h"
+#include "models/synth.h"
 #include "models/tokenizer.h"
 #include "models/vocab_synthetic.h"
 
@@ -82,7 +89,45 @@ int tokenizer_vocab(const std::uint8_t* data, std::size_t size) {
   return 0;
 }
 
+// Stricter than the others: the GGUF reader's only failure mode is GgufError (naming the file and
+// the field), so any other exception escapes and is a finding too.
+int gguf(const std::uint8_t* data, std::size_t size) {
+  try {
+    const models::GgufSource s(
+        models::GgufFile::parse(std::vector<std::uint8_t>(data, data + size), "fuzz.gguf"));
+    for (const auto& n : s.tensor_names()) {
+      if (models::is_bitlinear_weight(n)) {
+        (void)s.ternary(n);
+      } else {
+        (void)s.dense(n).to_float();
+      }
+    }
+  } catch (const models::GgufError&) {
+  }
+  return 0;
+}
+
 namespace {
+// Small complete models in bitnet.cpp's layout (both architectures, one layer, about 25 KB each).
+std::vector<std::string> gguf_seeds() {
+  std::vector<std::string> out;
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("tritbench_fuzz_seed_" + std::to_string(::getpid()) + ".gguf");
+  for (const char* preset : {"tiny", "tiny-silu"}) {
+    models::ModelConfig c = *models::find_preset(preset);
+    c.layers = 1;
+    c.hidden = c.head_dim = 32;
+    c.heads = c.kv_heads = 1;
+    c.ffn = 64;
+    c.vocab = 262;  // the smallest synthetic_gpt2_vocab
+    models::write_synthetic_gguf(models::SyntheticSource(c, 1), path.string());
+    std::ifstream f(path, std::ios::binary);
+    out.emplace_back(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  }
+  std::filesystem::remove(path);
+  return out;
+}
+
 std::vector<std::string> experiment_seeds() {
   return {R"({"name": "q", "checks": {"kernels": true, "e2e": {"model": "synthetic:tiny", "steps": 4}},
               "sweeps": [{"kernels": ["i2s", "naive"], "shapes": "2b4t,64x64", "batch": [1, 8], "threads": [1, 2],
@@ -118,6 +163,7 @@ const std::vector<Target>& targets() {
       {"experiment", experiment, experiment_seeds},
       {"tokenizer_encode", tokenizer_encode, text_seeds},
       {"tokenizer_vocab", tokenizer_vocab, vocab_seeds},
+      {"gguf", gguf, gguf_seeds},
   };
   return t;
 }

@@ -15,6 +15,7 @@ namespace tritbench::fuzz {
 int experiment(const std::uint8_t* data, std::size_t size);  // experiment-file parser
 int tokenizer_encode(const std::uint8_t* data, std::size_t size);  // encode arbitrary bytes, round trip
 int tokenizer_vocab(const std::uint8_t* data, std::size_t size);  // arbitrary vocabulary metadata
+int gguf(const std::uint8_t* data, std::size_t size);  // GGUF reader + GgufSource, every tensor read
 
 struct Target {
   const char* name;
