@@ -1,5 +1,6 @@
 // tritbench check: every runnable kernel against the naive oracle.
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <limits>
 #include <map>
@@ -8,6 +9,7 @@
 #include "harness/lib/args.h"
 #include "harness/lib/check.h"
 #include "harness/lib/e2e_check.h"
+#include "harness/lib/io.h"
 #include "harness/lib/table.h"
 #include "models/config.h"
 #include "harness/lib/env.h"
@@ -29,11 +31,24 @@ int check_e2e_cmd(const Args& args) {
   const std::int64_t steps = args.integer("--steps", 32, 1, 4096);
   const auto prompt = check::default_prompt(cfg->vocab, args.integer("--prompt-length", 8, 1, 4096));
   const check::E2eReport rep = check::check_e2e(src, prompt, steps, kernels, threads);
+  if (args.has("--write-golden")) {
+    write_file_atomic(args.get("--write-golden"), check::golden_json(rep, "synthetic:" + cfg->name, seed).dump(1) + "\n");
+    std::cerr << "wrote " << args.get("--write-golden") << "\n";
+  }
+  bool golden_ok = true;
+  if (args.has("--golden")) {
+    std::ifstream f(args.get("--golden"));
+    if (!f) throw UsageError("--golden: cannot open " + args.get("--golden"));
+    const auto problems = check::check_golden(rep, nlohmann::json::parse(f));
+    for (const auto& p : problems) std::cout << "GOLDEN MISMATCH: " << p << "\n";
+    if (problems.empty()) std::cout << "golden outputs " << args.get("--golden") << ": match\n";
+    golden_ok = problems.empty();
+  }
   if (args.has("--json")) {
     nlohmann::json j = rep.to_json();
     j["environment"] = environment_json();
     std::cout << j.dump(2) << "\n";
-    return rep.pass ? 0 : 1;
+    return rep.pass && golden_ok ? 0 : 1;
   }
   std::cout << "tritbench check --e2e: " << rep.model << ", prompt of " << rep.prompt.size() << " tokens, "
             << steps << " greedy steps\nreference (double, no KV cache) tokens:";
@@ -54,13 +69,13 @@ int check_e2e_cmd(const Args& args) {
             << check::kE2eMaxAbsBound << "\n"
             << (rep.pass ? "check --e2e passed: every exact kernel gives bit-identical logits and the reference's tokens\n"
                          : "check --e2e FAILED\n");
-  return rep.pass ? 0 : 1;
+  return rep.pass && golden_ok ? 0 : 1;
 }
 
 }  // namespace
 
 int cmd_check(int argc, char** argv) {
-  Args args(argc, argv, 2, {"-k", "-t", "--synthetic", "--seed", "--steps", "--prompt-length"},
+  Args args(argc, argv, 2, {"-k", "-t", "--synthetic", "--seed", "--steps", "--prompt-length", "--golden", "--write-golden"},
             {"--json", "--full", "--help", "-v", "--e2e"});
   if (args.has("--help")) {
     std::cout << R"(usage: tritbench check [-k KERNELS] [-t THREADS] [--full] [--json] [-v]
@@ -83,6 +98,8 @@ reference forward pass (double precision, no KV cache), with logits within a sta
   --e2e                 run the end-to-end check instead
   --synthetic PRESET    model preset (default: tiny)      --seed N        weights seed (default 1)
   --steps N             greedy steps (default 32)         --prompt-length prompt tokens (default 8)
+  --golden FILE         also compare with golden outputs (results/golden/*.json)
+  --write-golden FILE   write the reference's outputs as a golden file
 
 examples:
   tritbench check

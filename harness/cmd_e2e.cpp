@@ -7,6 +7,7 @@
 #include "harness/commands.h"
 #include "harness/lib/args.h"
 #include "harness/lib/e2e_bench.h"
+#include "harness/lib/external.h"
 #include "harness/lib/env.h"
 #include "harness/lib/io.h"
 #include "harness/lib/table.h"
@@ -36,7 +37,8 @@ std::string human_count(double n) {
 
 int cmd_e2e(int argc, char** argv) {
   Args args(argc, argv, 2,
-            {"-m", "--synthetic", "--seed", "-k", "-p", "-n", "-b", "-t", "-r", "-o", "--out", "--output-type"},
+            {"-m", "--synthetic", "--seed", "-k", "-p", "-n", "-b", "-t", "-r", "-o", "--out", "--output-type",
+             "--external-llama-bench"},
             {"--help"});
   if (args.has("--help")) {
     std::cout << R"(usage: tritbench e2e (-m FILE | --synthetic PRESET) [-k KERNELS] [-p N] [-n N] [-b N]
@@ -57,14 +59,21 @@ Weights are packed once per kernel (time reported); the output matrix type is al
   -t THREADS         thread counts (default: 1,2)
   -r REPS            repetitions (default 5)
   --output-type T    output matrix: auto (as stored: F16 for 2B-4T), f16, f32, q8_0
+  --external-llama-bench PATH
+                     also run this llama-bench binary (e.g. bitnet.cpp's build) on the same -m FILE
+                     with matching -p -n -b -t -r (-ngl 0 -o json) and report both with ratios
 
 examples:
   tritbench e2e --synthetic 2b4t -p 512 -n 128 -t 1,2
   tritbench e2e --synthetic large -k 'i2s*' -p 512 -b 1,512 -n 0 -o json --out e2e.json
+  tritbench e2e -m 2b4t.gguf -p 512 -n 128 -t 2 --external-llama-bench ~/BitNet/build/bin/llama-bench
 )";
     return 0;
   }
   if (args.has("-m") == args.has("--synthetic")) throw UsageError("give exactly one of -m FILE or --synthetic PRESET");
+  if (args.has("--external-llama-bench") && !args.has("-m"))
+    throw UsageError("--external-llama-bench needs -m FILE: both tools must read the same GGUF (write one with "
+                     "tritbench synth --preset NAME -o FILE)");
   const auto seed = static_cast<std::uint64_t>(args.integer("--seed", 1, 0, std::numeric_limits<std::int64_t>::max()));
   std::unique_ptr<models::WeightSource> src;
   try {
@@ -98,6 +107,28 @@ examples:
                r["output_type"], r["kernel_ran"], std::to_string(r["threads"].get<int>()), label,
                fmt(r["mean_tps"].get<double>(), 2) + " ± " + fmt(r["stddev_tps"].get<double>(), 2)});
     r["environment"] = env;
+  }
+  if (args.has("--external-llama-bench")) {
+    external::LlamaBenchRequest req{args.get("--external-llama-bench"), args.get("-m"), opts.prompts, opts.gens,
+                                    opts.batches, opts.threads, opts.repetitions};
+    std::cerr << "running " << req.binary << " on the same model ...\n";
+    const auto ext = external::run_llama_bench(req);
+    Table side({"test", "threads", "batch", "tritbench kernel", "tritbench t/s", "llama-bench t/s", "ratio"});
+    for (auto e : ext) {
+      for (const auto& r : rows) {
+        if (r["threads"] != e["threads"] || r["n_prompt"] != e["n_prompt"] || r["n_gen"] != e["n_gen"]) continue;
+        if (e["n_prompt"].get<std::int64_t>() > 0 && r["batch"] != e["batch"]) continue;
+        side.add({e["test"], std::to_string(e["threads"].get<int>()), std::to_string(e["batch"].get<std::int64_t>()),
+                  r["kernel_ran"], fmt(r["mean_tps"].get<double>(), 2) + " ± " + fmt(r["stddev_tps"].get<double>(), 2),
+                  fmt(e["mean_tps"].get<double>(), 2) + " ± " + fmt(e["stddev_tps"].get<double>(), 2),
+                  fmt(r["mean_tps"].get<double>() / e["mean_tps"].get<double>(), 2) + "x"});
+      }
+      e["binary"] = req.binary;
+      e["model"] = cfg.name;
+      e["environment"] = env;
+      rows.push_back(e);
+    }
+    std::cout << "\nside by side with " << req.binary << " (same file, same session):\n\n" << side.markdown() << "\n";
   }
   std::cout << table.markdown();
   if (!out_format.empty()) {

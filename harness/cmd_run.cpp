@@ -204,7 +204,8 @@ examples:
     std::vector<const KernelInfo*> all;
     for (const auto& k : registry()) all.push_back(&k);
     const auto rep = check::check_e2e(*src, check::default_prompt(src->config().vocab, 8), ex.check_e2e_steps, all, {1, 2});
-    for (auto j : rep.to_json()["runs"]) {
+    const nlohmann::json report = rep.to_json();  // (not a temporary: the loop below refers into it)
+    for (auto j : report["runs"]) {
       j["kind"] = "check_e2e";
       j["model"] = rep.model;
       result["checks"].push_back(j);

@@ -17,6 +17,7 @@ struct Command {
 
 const Command kCommands[] = {
     {"run", tritbench::cli::cmd_run, "run an experiment file: checks, sweeps, e2e runs -> results/"},
+    {"compare", tritbench::cli::cmd_compare, "compare two result files: ratios, noise-aware verdicts, correctness"},
     {"list", tritbench::cli::cmd_list, "the kernel registry: format, bits/weight, ISA, runnable here"},
     {"check", tritbench::cli::cmd_check, "exactness of every runnable kernel against the naive oracle"},
     {"kernels", tritbench::cli::cmd_kernels, "time kernels over shapes, batch sizes and threads"},

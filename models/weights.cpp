@@ -1,6 +1,7 @@
 #include "models/weights.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -184,17 +185,34 @@ void SyntheticSource::ternary_range(const std::string& name, std::int64_t i0, st
   Rng rng(seed_ ^ name_hash(name));
   rng.discard(static_cast<std::uint64_t>(i0 / kTritsPerDraw));
   // Trits drawn from the bits of 64-bit words by repeated multiplication by 3, each step taking the
-  // integer part (the high word of x * 3) as the trit: 40 near-uniform trits per word, about a third
-  // of them zero. The high word is (x >= ceil(2^64/3)) + (x >= ceil(2^65/3)) and the low word is
-  // the wrapping product, which keeps the dependency chain to one lea per trit.
-  constexpr std::uint64_t kThird = 0x5555555555555556ull, kTwoThirds = 0xAAAAAAAAAAAAAAABull;
+  // integer part (the high word of x * 3) as the trit and keeping the fraction (the low word): 40
+  // near-uniform trits per word, about a third of them zero. Five steps at once are one
+  // multiplication by 3^5 = 243: by induction, the high word of x * 3^k is the k trits as a base-3
+  // number (most significant first) and the low word is what k single steps leave, so a whole word
+  // is 8 multiplications and 8 lookups of 5 trits. Partial words take single steps.
+  __extension__ using u128 = unsigned __int128;
+  static const std::vector<std::array<std::int8_t, 5>> five = [] {
+    std::vector<std::array<std::int8_t, 5>> t(243);
+    for (int v = 0; v < 243; ++v)
+      for (int d = 4, r = v; d >= 0; --d, r /= 3) t[v][d] = static_cast<std::int8_t>(r % 3 - 1);
+    return t;
+  }();
   std::int8_t* w = out;
   for (std::int64_t i = i0; i < i1;) {
     std::uint64_t x = rng.next();
-    const std::int64_t end = std::min<std::int64_t>(i1, i + kTritsPerDraw);
-    for (; i < end; ++i, ++w) {
-      *w = static_cast<std::int8_t>(static_cast<int>(x >= kThird) + static_cast<int>(x >= kTwoThirds) - 1);
-      x *= 3;
+    if (i1 - i >= kTritsPerDraw) {
+      for (int g = 0; g < 8; ++g, w += 5) {
+        const u128 p = static_cast<u128>(x) * 243;
+        std::memcpy(w, five[static_cast<std::size_t>(p >> 64)].data(), 5);
+        x = static_cast<std::uint64_t>(p);
+      }
+      i += kTritsPerDraw;
+      continue;
+    }
+    for (; i < i1; ++i, ++w) {
+      const u128 p = static_cast<u128>(x) * 3;
+      *w = static_cast<std::int8_t>(static_cast<int>(p >> 64) - 1);
+      x = static_cast<std::uint64_t>(p);
     }
   }
 }

@@ -3,6 +3,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 
 #include "harness/lib/e2e_check.h"
@@ -172,6 +174,31 @@ TEST(Synthetic, DeterministicAndRealisticStatistics) {
   EXPECT_EQ(a.tensor_names().size(), 2u * 11 + 2);
   EXPECT_THROW(a.ternary("blk.9.attn_q.weight"), std::invalid_argument);
   EXPECT_THROW(a.dense("blk.0.attn_q.weight"), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace tritbench
+
+namespace tritbench {
+namespace {
+
+// results/golden/*.json hold the reference path's outputs when they were written: a change that
+// alters the numbers is caught here even if every kernel (and the reference) changed together.
+TEST(Golden, EveryExactKernelReproducesTheGoldenOutputs) {
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(TRITBENCH_SOURCE_DIR) + "/results/golden")) {
+    if (entry.path().extension() != ".json") continue;
+    ++files;
+    const auto g = nlohmann::json::parse(std::ifstream(entry.path()));
+    const std::string model = g["model"];
+    ASSERT_EQ(model.rfind("synthetic:", 0), 0u) << entry.path();
+    models::SyntheticSource src(*models::find_preset(model.substr(10)), g["seed"].get<std::uint64_t>());
+    const auto rep = check::check_e2e(src, g["prompt"].get<std::vector<std::int32_t>>(), g["steps"].get<std::int64_t>(),
+                                      all_rows(), {1, 2});
+    for (const auto& p : check::check_golden(rep, g)) ADD_FAILURE() << entry.path() << ": " << p;
+    EXPECT_TRUE(rep.pass) << entry.path();
+  }
+  EXPECT_GE(files, 2);
 }
 
 }  // namespace

@@ -38,11 +38,28 @@ E2eReport check_e2e(const models::WeightSource& src, const std::vector<std::int3
   reference::ReferenceModel ref(src);
   std::vector<std::vector<double>> ref_logits;
   std::vector<std::int32_t> seq = prompt;
+  std::uint64_t digest = 0xcbf29ce484222325ull;
   for (std::int64_t s = 0; s < steps; ++s) {
     ref_logits.push_back(ref.logits(seq));
-    rep.reference_tokens.push_back(argmax(ref_logits.back()));
+    const auto& l = ref_logits.back();
+    rep.reference_tokens.push_back(argmax(l));
     seq.push_back(rep.reference_tokens.back());
+    std::vector<std::int32_t> idx(l.size());
+    for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<std::int32_t>(i);
+    std::partial_sort(idx.begin(), idx.begin() + std::min<std::size_t>(5, idx.size()), idx.end(),
+                      [&](std::int32_t a, std::int32_t b) { return l[a] > l[b]; });
+    std::vector<std::pair<std::int32_t, double>> top;
+    for (std::size_t i = 0; i < std::min<std::size_t>(5, idx.size()); ++i) top.emplace_back(idx[i], l[idx[i]]);
+    rep.reference_top.push_back(top);
+    char buf[32];
+    for (double v : l) {
+      std::snprintf(buf, sizeof buf, "%.6e", v);
+      for (const char* p = buf; *p; ++p) digest = (digest ^ static_cast<unsigned char>(*p)) * 0x100000001b3ull;
+    }
   }
+  char hexd[17];
+  std::snprintf(hexd, sizeof hexd, "%016llx", static_cast<unsigned long long>(digest));
+  rep.reference_digest = hexd;
   const std::int64_t ctx = static_cast<std::int64_t>(prompt.size()) + steps;
   std::vector<std::vector<float>> baseline_logits;
   bool all_ok = true;
@@ -118,6 +135,49 @@ E2eReport check_e2e(const models::WeightSource& src, const std::vector<std::int3
   }
   rep.pass = all_ok && !baseline_logits.empty();
   return rep;
+}
+
+nlohmann::json golden_json(const E2eReport& rep, const std::string& model_spec, std::uint64_t seed) {
+  nlohmann::json top = nlohmann::json::array();
+  for (const auto& step : rep.reference_top) {
+    nlohmann::json s = nlohmann::json::array();
+    for (const auto& [id, v] : step) s.push_back({id, v});
+    top.push_back(s);
+  }
+  return {{"model", model_spec}, {"seed", seed}, {"source", rep.model}, {"prompt", rep.prompt}, {"steps", rep.steps},
+          {"reference_tokens", rep.reference_tokens}, {"reference_top5", top},
+          {"reference_digest", rep.reference_digest}};
+}
+
+std::vector<std::string> check_golden(const E2eReport& rep, const nlohmann::json& g) {
+  std::vector<std::string> problems;
+  if (g["prompt"].get<std::vector<std::int32_t>>() != rep.prompt) problems.push_back("the prompt differs from the golden one");
+  const auto tokens = g["reference_tokens"].get<std::vector<std::int32_t>>();
+  if (tokens != rep.reference_tokens) problems.push_back("the reference's greedy tokens changed");
+  if (g["reference_digest"] != rep.reference_digest)
+    problems.push_back("the reference's logits digest changed " + g["reference_digest"].get<std::string>() + " -> " +
+                       rep.reference_digest);
+  const auto& gtop = g["reference_top5"];
+  for (std::size_t s = 0; s < rep.reference_top.size() && s < gtop.size(); ++s)
+    for (std::size_t i = 0; i < rep.reference_top[s].size() && i < gtop[s].size(); ++i) {
+      const auto [id, v] = rep.reference_top[s][i];
+      const double gv = gtop[s][i][1].get<double>();
+      if (gtop[s][i][0].get<std::int32_t>() != id || std::fabs(v - gv) > 1e-6 * std::max(1.0, std::fabs(gv))) {
+        problems.push_back("step " + std::to_string(s) + ": reference top-5 entry " + std::to_string(i) + " is (" +
+                           std::to_string(id) + ", " + std::to_string(v) + "), golden (" +
+                           std::to_string(gtop[s][i][0].get<std::int32_t>()) + ", " + std::to_string(gv) + ")");
+        break;
+      }
+    }
+  for (const auto& r : rep.runs) {
+    if (!r.exact) continue;
+    if (!r.error.empty()) {
+      problems.push_back(r.kernel + ": " + r.error);
+      continue;
+    }
+    if (r.tokens != tokens) problems.push_back(r.kernel + " t=" + std::to_string(r.threads) + ": greedy tokens differ from the golden ones");
+  }
+  return problems;
 }
 
 nlohmann::json E2eReport::to_json() const {

@@ -46,6 +46,10 @@ struct E2eReport {
   std::vector<std::int32_t> prompt;
   std::int64_t steps = 0;
   std::vector<std::int32_t> reference_tokens;
+  // Per step, the reference's five largest logits (id, value), and a digest of all its logits
+  // rounded to 7 significant digits (robust to last-bit libm differences, not to real changes).
+  std::vector<std::vector<std::pair<std::int32_t, double>>> reference_top;
+  std::string reference_digest;
   std::string baseline;  // the run every exact run is compared with
   std::vector<E2eRun> runs;
   bool pass = false;
@@ -60,5 +64,14 @@ E2eReport check_e2e(const models::WeightSource& src, const std::vector<std::int3
 
 // The fixed prompt of `tritbench check --e2e`: deterministic token ids within the vocabulary.
 std::vector<std::int32_t> default_prompt(std::int64_t vocab, std::int64_t length);
+
+// Golden outputs (results/golden/*.json): what the reference path produced when the file was written.
+// golden_json() makes one from a report; check_golden() compares a fresh report with it: the same
+// prompt, the reference's tokens, top-5 logits (to 1e-6 relative) and digest unchanged, and every
+// exact run's tokens equal to the golden tokens (each run's logits are bounded against the fresh
+// reference by check_e2e, and the fresh reference equals the golden one). Returns the problems
+// found (empty: pass).
+nlohmann::json golden_json(const E2eReport& rep, const std::string& model_spec, std::uint64_t seed);
+std::vector<std::string> check_golden(const E2eReport& rep, const nlohmann::json& golden);
 
 }  // namespace tritbench::check
