@@ -35,7 +35,7 @@ The output appears atomically (temp file + rename): a failed conversion leaves n
   -o FILE              output GGUF file
   --output-type TYPE   output matrix type: f16 (default), f32 or q8_0 (the tied embedding, or
                        output.weight when untied)
-  --name NAME          general.name (default: the folder)
+  --name NAME          general.name (default: the folder's name)
   -q                   no progress line
 
 examples:
@@ -61,6 +61,12 @@ examples:
     throw UsageError("--output-type '" + type + "' is unknown (expected f16, f32 or q8_0)");
   }
   opt.name = args.get("--name");
+  if (opt.name.empty()) {
+    std::string base = folder;
+    while (base.size() > 1 && base.back() == '/') base.pop_back();
+    opt.name =
+        base.substr(base.find_last_of('/') == std::string::npos ? 0 : base.find_last_of('/') + 1);
+  }
   const bool progress = !args.has("-q") && ::isatty(2);
   if (progress)
     opt.progress = [](std::size_t done, std::size_t total, const std::string& name, std::uint64_t) {

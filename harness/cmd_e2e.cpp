@@ -49,7 +49,7 @@ empty context, in batches of -b) and generation (tgN: N tokens one at a time, lo
 every step), each after a warm-up run, mean +- stddev over -r repetitions, per kernel and thread count.
 Weights are packed once per kernel (time reported); the output matrix type is always reported.
 
-  -m FILE            a GGUF model (bitnet.cpp layout)
+  -m FILE            a GGUF model (bitnet.cpp layout) or a Hugging Face checkpoint folder
   --synthetic PRESET a synthetic model of a preset (2b4t, large, 3b, 8b, falcon3-*, 125m..100b, tiny, small)
   --seed N           synthetic weights seed (default 1)
   -k KERNELS         kernels: names, families or globs (default: i2s = the best I2_S row here)

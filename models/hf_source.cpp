@@ -308,7 +308,8 @@ HfSource::HfSource(const std::string& folder) : folder_(folder) {
   bool any_sub_norm = false;
   for (const std::string& hf : ckpt_->names()) {
     const StTensor* t = ckpt_->find(hf);
-    if (hf.size() > 20 && hf.compare(hf.size() - 20, 20, "rotary_emb.inv_freq") == 0) continue;
+    // RoPE frequencies some older checkpoints save: recomputed from rope_theta, not weights.
+    if (hf.ends_with(".rotary_emb.inv_freq")) continue;
     const HfName g = hf_to_gguf_name(hf);
     if (g.gguf.empty())
       throw HfError(t->file + ": tensor " + quote(hf) + " is not part of a " + c.arch +

@@ -591,6 +591,9 @@ void write_hf(const Canonical& m, const std::string& dir, const HfLayout& lay) {
       ts.push_back({sname, StDType::kF32, {}, bytes_of({t.scale})});
     }
   }
+  if (lay.onebit_names)  // older checkpoints save RoPE frequencies; they are not weights
+    ts.push_back(
+        {"model.layers.0.self_attn.rotary_emb.inv_freq", StDType::kF32, {2}, bytes_of({1, 0.5f})});
   if (lay.sharded) {
     const std::size_t half = ts.size() / 2;
     const std::vector<StWriteTensor> a(ts.begin(), ts.begin() + static_cast<std::ptrdiff_t>(half)),
