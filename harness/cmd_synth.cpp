@@ -1,11 +1,14 @@
 // tritbench synth: a synthetic model of any preset as a bitnet.cpp-compatible GGUF file.
 #include <unistd.h>
 
-#include <cstdio>
+#include <atomic>
+#include <csignal>
 #include <iostream>
+#include <memory>
 
 #include "harness/commands.h"
 #include "harness/lib/args.h"
+#include "harness/lib/progress.h"
 #include "harness/lib/table.h"
 #include "models/config.h"
 #include "models/synth.h"
@@ -13,6 +16,13 @@
 namespace tritbench::cli {
 
 namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_signal(int sig) {
+  g_stop.store(true);
+  std::signal(sig, SIG_DFL);
+}
 
 std::string human_bytes(std::uint64_t b) {
   const char* unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -31,7 +41,8 @@ int cmd_synth(int argc, char** argv) {
   Args args(argc, argv, 2, {"--preset", "-o", "--seed", "--output-type", "-t"}, {"--help", "-q"});
   if (args.has("--help")) {
     std::cout
-        << R"(usage: tritbench synth --preset NAME -o FILE [--seed N] [--output-type f16|f32|q8_0] [-t THREADS] [-q]
+        << R"(usage: tritbench synth --preset NAME -o FILE [--seed N] [--output-type f16|f32|q8_0]
+                       [-t THREADS] [-q]
 
 Writes a synthetic BitNet b1.58 model of any preset as a GGUF file in bitnet.cpp's layout: the keys
 and tensor names of the official 2B-4T file, I2_S BitLinear weights (about a third zeros, one
@@ -83,18 +94,37 @@ examples:
     throw UsageError("--output-type '" + type + "' is unknown (expected f16, f32 or q8_0)");
   }
   opt.threads = static_cast<int>(args.integer("-t", 0, 0, 1024));
-  const bool progress = !args.has("-q") && ::isatty(2);
-  if (progress)
-    opt.progress = [](std::size_t done, std::size_t total, const std::string& name,
-                      std::uint64_t bytes) {
-      std::fprintf(stderr, "\r  %zu/%zu tensors, %s  %-40s", done, total,
-                   human_bytes(bytes).c_str(), name.c_str());
-      if (done == total) std::fprintf(stderr, "\r%90s\r", "");
-      std::fflush(stderr);
+  // Progress bar on a terminal only (a line per tensor would flood a log: 794 for 100B).
+  std::unique_ptr<Progress> bar;
+  if (!args.has("-q") && ::isatty(2)) {
+    bar = std::make_unique<Progress>(
+        static_cast<std::int64_t>(models::SyntheticSource(*cfg, seed).tensor_names().size()));
+    opt.progress = [&](std::size_t, std::size_t, const std::string& name, std::uint64_t bytes) {
+      bar->advance(name + "  " + human_bytes(bytes));
     };
+  }
+  // Ctrl-C / SIGTERM: stop after the current slab and remove the temporary file; a second Ctrl-C
+  // kills at once (the target is still intact, only the temporary file stays).
+  g_stop = false;
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  opt.stop = &g_stop;
+  struct Restore {
+    ~Restore() {
+      std::signal(SIGINT, SIG_DFL);
+      std::signal(SIGTERM, SIG_DFL);
+    }
+  } restore;
 
   models::SyntheticSource src(*cfg, seed);
-  const auto r = models::write_synthetic_gguf(src, out, opt);
+  models::SynthResult r;
+  try {
+    r = models::write_synthetic_gguf(src, out, opt);
+  } catch (...) {
+    if (bar) bar->finish();
+    throw;
+  }
+  if (bar) bar->finish();
   const double gb_s = r.seconds > 0 ? static_cast<double>(r.bytes) / r.seconds / 1e9 : 0;
   std::cout << "wrote " << out << ": preset " << cfg->name << " (" << cfg->arch << ", "
             << cfg->layers << " layers, hidden " << cfg->hidden << ", vocab " << cfg->vocab

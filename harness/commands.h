@@ -12,5 +12,7 @@ int cmd_e2e(int argc, char** argv);
 int cmd_run(int argc, char** argv);
 int cmd_compare(int argc, char** argv);
 int cmd_synth(int argc, char** argv);
+int cmd_generate(int argc, char** argv);
+int cmd_convert(int argc, char** argv);
 
 }  // namespace tritbench::cli

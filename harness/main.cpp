@@ -24,6 +24,8 @@ const Command kCommands[] = {
     {"e2e", tritbench::cli::cmd_e2e, "end-to-end prompt and generation tokens/s of a whole model"},
     {"sysinfo", tritbench::cli::cmd_sysinfo, "CPU, features, caches, compiler, flags, git commit"},
     {"synth", tritbench::cli::cmd_synth, "write a synthetic model of any preset as a bitnet.cpp GGUF"},
+    {"generate", tritbench::cli::cmd_generate, "generate text from a prompt (or chat), streamed, with tokens/s"},
+    {"convert", tritbench::cli::cmd_convert, "convert a Hugging Face BitNet checkpoint folder to a GGUF file"},
 };
 
 void usage(std::ostream& o) {

@@ -95,7 +95,7 @@ std::int64_t ModelConfig::ternary_params() const {
 }
 
 std::int64_t ModelConfig::params() const {
-  const std::int64_t norms = layers * (2 * hidden + hidden + ffn) + hidden;
+  const std::int64_t norms = layers * (2 * hidden + (sub_norms ? q_dim() + ffn : 0)) + hidden;
   return ternary_params() + vocab * hidden * (tied ? 1 : 2) + norms;
 }
 

@@ -723,11 +723,8 @@ void GgufFile::parse_all(const std::uint8_t* p, std::uint64_t file_size) {
         const char* n = ggml_type_name(t.type_id);
         std::string why = n ? std::string(" (ggml ") + n + ")" : std::string(" (unknown to ggml)");
         if (!bitnet_ids_ && t.type_id >= 36 && t.type_id <= 39)
-          why +=
-              "; this is not a bitnet.cpp file (no bitnet general.architecture, general.file_type "
-              "!= 40), "
-              "so id " +
-              str(t.type_id) + " is read with upstream ggml's meaning";
+          why += "; not a bitnet.cpp file (no bitnet architecture, file_type != 40), so id " +
+                 str(t.type_id) + " has upstream ggml's meaning";
         fail(field + ": unsupported tensor type id " + str(t.type_id) + why +
              " (expected F32, F16, BF16, Q8_0, TQ1_0, TQ2_0, I2_S, TL1 or TL2)");
       }

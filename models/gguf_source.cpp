@@ -92,6 +92,11 @@ void GgufSource::load() {
     c.vocab = embd->dims.size() >= 2 ? embd->dims[1] : 0;  // checked with the shape below
   }
   c.tied = f.tensor("output.weight") == nullptr;
+  // A `bitnet` file without any sub-norm tensor is a plain-Llama ternary model (Llama3 / Falcon3
+  // 1.58-bit, see ModelConfig::sub_norms); with any of them, all are required (checked below).
+  c.sub_norms = arch == "bitnet-b1.58";
+  for (const auto& t : f.tensors())
+    if (t.name.find("_sub_norm.") != std::string::npos) c.sub_norms = true;
   const GgufValue* name = f.find("general.name");
   c.name = name && name->type() == GgufType::kString ? name->as_string() : basename_of(f.path());
   c.description = f.path();

@@ -11,111 +11,9 @@
 #include "kernels/i2s/i2s.h"
 #include "kernels/runtime/thread_pool.h"
 #include "models/f16.h"
+#include "models/vocab_synthetic.h"
 
 namespace tritbench::models {
-
-namespace {
-
-// GPT-2's byte-level alphabet: printable bytes stand for themselves, the other 68 bytes are moved
-// to code points 256.. in byte order, so every token is printable UTF-8.
-std::string byte_token(int b) {
-  const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
-  std::uint32_t cp = static_cast<std::uint32_t>(b);
-  if (!printable) {
-    cp = 256;
-    for (int x = 0; x < b; ++x)
-      if (!((x >= 33 && x <= 126) || (x >= 161 && x <= 172) || (x >= 174 && x <= 255))) ++cp;
-  }
-  std::string s;
-  if (cp < 0x80) {
-    s += static_cast<char>(cp);
-  } else {  // all code points here are below 0x800: two UTF-8 bytes
-    s += static_cast<char>(0xc0 | (cp >> 6));
-    s += static_cast<char>(0x80 | (cp & 0x3f));
-  }
-  return s;
-}
-
-// A few of the first merges an English BPE learns ("Ġ" is the byte-level space).
-constexpr const char* kMerges[][2] = {
-    {"Ġ", "t"},  {"h", "e"}, {"i", "n"}, {"Ġ", "a"}, {"e", "r"},  {"o", "n"},   {"Ġt", "he"},
-    {"r", "e"},  {"a", "n"}, {"e", "n"}, {"Ġ", "s"}, {"Ġ", "w"},  {"a", "t"},   {"o", "r"},
-    {"Ġ", "o"},  {"e", "s"}, {"Ġ", "c"}, {"i", "s"}, {"Ġ", "b"},  {"i", "t"},   {"Ġ", "f"},
-    {"in", "g"}, {"Ġ", "p"}, {"o", "u"}, {"Ġ", "m"}, {"Ġa", "n"}, {"Ġan", "d"}, {"Ġ", "i"},
-};
-constexpr std::int64_t kNumMerges = sizeof(kMerges) / sizeof(kMerges[0]);
-constexpr std::int64_t kLlama3Vocab = 128256, kLlama3Bos = 128000;
-
-const char* const kChatTemplate =
-    "{{ bos_token }}{% for message in messages %}{{ '<|start_header_id|>' + message['role'] + "
-    "'<|end_header_id|>\\n\\n' + message['content'] | trim + '<|eot_id|>' }}{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{% "
-    "endif %}";
-
-}  // namespace
-
-TokenizerSpec minimal_gpt2_vocab(std::int64_t vocab_size) {
-  const std::int64_t min_size = 256 + kNumMerges + 5;
-  if (vocab_size < min_size)
-    throw std::invalid_argument("minimal_gpt2_vocab: vocabulary size " +
-                                std::to_string(vocab_size) + " is too small (expected at least " +
-                                std::to_string(min_size) + ": 256 byte tokens, " +
-                                std::to_string(kNumMerges) + " merges, 5 specials)");
-  TokenizerSpec v;
-  v.model = "gpt2";
-  v.pre = "llama-bpe";
-  v.tokens.reserve(static_cast<std::size_t>(vocab_size));
-  for (int b = 0; b < 256; ++b) v.tokens.push_back(byte_token(b));
-  v.types.assign(256, TokenType::kNormal);
-  for (const auto& m : kMerges) {
-    v.merges.push_back(std::string(m[0]) + " " + m[1]);
-    v.tokens.push_back(std::string(m[0]) + m[1]);
-    v.types.push_back(TokenType::kNormal);
-  }
-  auto add = [&](std::string s, TokenType t) {
-    v.tokens.push_back(std::move(s));
-    v.types.push_back(t);
-  };
-  auto reserved = [](std::int64_t i) {
-    return "<|reserved_special_token_" + std::to_string(i) + "|>";
-  };
-  if (vocab_size >= kLlama3Vocab) {
-    // LLaMA-3's special block at its ids 128000..128255 (bos, eos, reserved 0..3, header markers,
-    // reserved 4, eot, reserved 5..250). The filler below it continues the reserved numbering past
-    // 250 and is typed unused, so tokenizers need not match it as special text.
-    std::int64_t next = 251;
-    while (static_cast<std::int64_t>(v.tokens.size()) < kLlama3Bos)
-      add(reserved(next++), TokenType::kUnused);
-    v.bos = kLlama3Bos;
-    v.eos = kLlama3Bos + 1;
-    add("<|begin_of_text|>", TokenType::kControl);
-    add("<|end_of_text|>", TokenType::kControl);
-    for (int i = 0; i < 4; ++i) add(reserved(i), TokenType::kControl);
-    add("<|start_header_id|>", TokenType::kControl);
-    add("<|end_header_id|>", TokenType::kControl);
-    add(reserved(4), TokenType::kControl);
-    add("<|eot_id|>", TokenType::kControl);
-    for (int i = 5; i <= 250; ++i) add(reserved(i), TokenType::kControl);
-    while (static_cast<std::int64_t>(v.tokens.size()) < vocab_size)
-      add(reserved(next++), TokenType::kControl);
-  } else {
-    // Small vocabularies: the same specials right after the merges, then reserved padding.
-    v.bos = static_cast<std::int64_t>(v.tokens.size());
-    v.eos = v.bos + 1;
-    add("<|begin_of_text|>", TokenType::kControl);
-    add("<|end_of_text|>", TokenType::kControl);
-    add("<|start_header_id|>", TokenType::kControl);
-    add("<|end_header_id|>", TokenType::kControl);
-    add("<|eot_id|>", TokenType::kControl);
-    for (std::int64_t i = 0; static_cast<std::int64_t>(v.tokens.size()) < vocab_size; ++i)
-      add(reserved(i), TokenType::kControl);
-  }
-  v.scores.assign(v.tokens.size(), 0.0f);
-  v.add_bos = true;
-  v.add_eos = false;
-  v.chat_template = kChatTemplate;
-  return v;
-}
 
 void add_bitnet_kvs(GgufWriter& w, const ModelConfig& c, const std::string& name,
                     std::uint32_t file_type, const TokenizerSpec* vocab) {
@@ -143,8 +41,10 @@ void add_bitnet_kvs(GgufWriter& w, const ModelConfig& c, const std::string& name
     w.add_kv("tokenizer.ggml.model", GgufValue::string(v.model));
     if (!v.pre.empty()) w.add_kv("tokenizer.ggml.pre", GgufValue::string(v.pre));
     w.add_kv("tokenizer.ggml.tokens", GgufValue::array_strings(v.tokens));
-    if (!v.scores.empty())
-      w.add_kv("tokenizer.ggml.scores", GgufValue::array_of<float>(GgufType::kFloat32, v.scores));
+    // The official file carries scores even for gpt2 (where BPE ignores them): zeros if none.
+    const std::vector<float> scores =
+        v.scores.empty() ? std::vector<float>(v.tokens.size(), 0.0f) : v.scores;
+    w.add_kv("tokenizer.ggml.scores", GgufValue::array_of<float>(GgufType::kFloat32, scores));
     if (!v.types.empty()) {
       std::vector<std::int32_t> t(v.types.size());
       for (std::size_t i = 0; i < t.size(); ++i) t[i] = static_cast<std::int32_t>(v.types[i]);
@@ -173,12 +73,13 @@ constexpr std::int64_t kChunk = 640 * 100;
 static_assert(kChunk % SyntheticSource::kTritsPerDraw == 0 && kChunk % i2s::kBlock == 0);
 
 void write_i2s(const SyntheticSource& src, const std::string& name, ThreadPool& pool,
-               GgufSink& sink) {
+               GgufSink& sink, const std::function<void()>& check_stop) {
   const auto [M, K] = src.shape(name);
   const std::int64_t n = M * K;  // a multiple of 128 (checked when the tensor was declared)
   const std::int64_t slab = kSlabBytes * 4 / kChunk * kChunk;  // weights per slab
   std::vector<std::uint8_t> out(static_cast<std::size_t>(std::min(n, slab) / 4));
   for (std::int64_t s0 = 0; s0 < n; s0 += slab) {
+    check_stop();
     const std::int64_t s1 = std::min(n, s0 + slab);
     const auto parts = split_rows((s1 - s0) / i2s::kBlock, pool.size(), 1);
     pool.run([&](int t) {
@@ -216,7 +117,7 @@ void quantize_q8_0(const float* x, std::uint8_t* out) {
 }
 
 void write_matrix(const SyntheticSource& src, const std::string& name, DType type, ThreadPool& pool,
-                  GgufSink& sink) {
+                  GgufSink& sink, const std::function<void()>& check_stop) {
   const auto [rows, cols] = src.shape(name);
   const std::int64_t row_bytes = type == DType::kF32    ? cols * 4
                                  : type == DType::kQ8_0 ? cols / 32 * 34
@@ -224,6 +125,7 @@ void write_matrix(const SyntheticSource& src, const std::string& name, DType typ
   const std::int64_t slab_rows = std::max<std::int64_t>(1, kSlabBytes / row_bytes);
   std::vector<std::uint8_t> out(static_cast<std::size_t>(std::min(rows, slab_rows) * row_bytes));
   for (std::int64_t r0 = 0; r0 < rows; r0 += slab_rows) {
+    check_stop();
     const std::int64_t r1 = std::min(rows, r0 + slab_rows);
     const auto parts = split_rows(r1 - r0, pool.size(), 1);
     pool.run([&](int t) {
@@ -257,6 +159,8 @@ void write_matrix(const SyntheticSource& src, const std::string& name, DType typ
 
 }  // namespace
 
+void quantize_q8_0_block(const float* x, std::uint8_t* out) { quantize_q8_0(x, out); }
+
 SynthResult write_synthetic_gguf(const SyntheticSource& src, const std::string& path,
                                  const SynthOptions& opt) {
   const auto t_start = std::chrono::steady_clock::now();
@@ -273,7 +177,7 @@ SynthResult write_synthetic_gguf(const SyntheticSource& src, const std::string& 
   TokenizerSpec own;
   const TokenizerSpec* vocab = src.tokenizer();
   if (!vocab) {
-    own = minimal_gpt2_vocab(c.vocab);
+    own = synthetic_gpt2_vocab(c.vocab);
     vocab = &own;
   }
   if (static_cast<std::int64_t>(vocab->tokens.size()) != c.vocab)
@@ -301,12 +205,18 @@ SynthResult write_synthetic_gguf(const SyntheticSource& src, const std::string& 
   ThreadPool pool(opt.threads > 0 ? opt.threads
                                   : std::max(1u, std::thread::hardware_concurrency()));
   std::uint64_t written = 0;
+  auto check_stop = [&] {
+    if (opt.stop && opt.stop->load())
+      throw GgufError(path +
+                      ": interrupted; nothing was written (a previous file there is unchanged)");
+  };
   w.write(path, [&](std::size_t i, GgufSink& sink) {
+    check_stop();
     const std::string& n = names[i];
     if (types[i] == DType::kI2_S) {
-      write_i2s(src, n, pool, sink);
+      write_i2s(src, n, pool, sink, check_stop);
     } else if (src.shape(n).first > 1) {
-      write_matrix(src, n, types[i], pool, sink);
+      write_matrix(src, n, types[i], pool, sink, check_stop);
     } else {
       const DenseTensor d = src.dense(n);
       sink.write(d.data, static_cast<std::size_t>(d.cols) * 4);

@@ -15,6 +15,7 @@
 // SyntheticSource::ternary_range), so a 100B model goes to disk without ever being in memory and
 // the output does not depend on the thread count.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -24,21 +25,12 @@
 
 namespace tritbench::models {
 
-// PLACEHOLDER until models/vocab_synthetic.h (synthetic_gpt2_vocab) lands: a minimal vocabulary of
-// the shape bitnet.cpp's gpt2 tokenizer loader expects. 256 GPT-2 byte tokens (byte-to-unicode
-// encoded), a handful of merges and their tokens, LLaMA-3's special tokens (<|begin_of_text|> =
-// bos,
-// <|end_of_text|> = eos, header and eot markers) and <|reserved_special_token_N|> padding up to
-// vocab_size. With vocab_size >= 128256 the specials sit at LLaMA-3's ids (bos 128000, eos 128001,
-// eot 128009); smaller vocabularies put them right after the merges. Throws std::invalid_argument
-// below 289 tokens.
-TokenizerSpec minimal_gpt2_vocab(std::int64_t vocab_size);
-
 // Adds the KVs bitnet.cpp's converter writes for a BitNet model: general.architecture,
 // general.name, <arch>.{vocab_size, context_length, embedding_length, block_count,
 // feed_forward_length, rope.dimension_count, attention.head_count, attention.head_count_kv,
 // attention.layer_norm_rms_epsilon, rope.freq_base}, general.file_type, the vocabulary
-// (tokenizer.ggml.* and tokenizer.chat_template) if given, and general.quantization_version.
+// (tokenizer.ggml.* and tokenizer.chat_template; scores as zeros when it has none, as the official
+// gpt2 file carries them) if given, and general.quantization_version.
 void add_bitnet_kvs(GgufWriter& w, const ModelConfig& c, const std::string& name,
                     std::uint32_t file_type, const TokenizerSpec* vocab);
 
@@ -52,6 +44,9 @@ struct SynthOptions {
   std::function<void(std::size_t done, std::size_t total, const std::string& name,
                      std::uint64_t bytes)>
       progress;
+  // Checked between slabs: once it is true the write stops with a GgufError and removes its
+  // temporary file (the target is left as it was). For SIGINT handlers.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct SynthResult {
@@ -61,7 +56,11 @@ struct SynthResult {
   double seconds = 0;
 };
 
-// Writes `src` (its vocabulary, or minimal_gpt2_vocab(vocab) if it has none) to `path` atomically.
+// One block of 32 floats as Q8_0 (fp16 d = max|x| / 127, then round(x / d)), as the writer stores
+// output matrices; shared with the converter (models/convert.h).
+void quantize_q8_0_block(const float* x, std::uint8_t* out);
+
+// Writes `src` (its vocabulary, or synthetic_gpt2_vocab(vocab) if it has none) to `path` atomically.
 // Throws GgufError / std::invalid_argument.
 SynthResult write_synthetic_gguf(const SyntheticSource& src, const std::string& path,
                                  const SynthOptions& opt = {});

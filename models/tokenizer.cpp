@@ -225,6 +225,10 @@ PreTokenizer::PreTokenizer(Kind kind) : kind_(kind), impl_(std::make_unique<Impl
 
 bool PreTokenizer::jit() const { return impl_->jit; }
 
+const char* PreTokenizer::pattern(Kind kind) {
+  return kind == Kind::kLlama3 ? kLlama3Pattern : kGpt2Pattern;
+}
+
 PreTokenizer::~PreTokenizer() = default;
 PreTokenizer::PreTokenizer(PreTokenizer&&) noexcept = default;
 PreTokenizer& PreTokenizer::operator=(PreTokenizer&&) noexcept = default;

@@ -66,6 +66,8 @@ class PreTokenizer {
   PreTokenizer& operator=(PreTokenizer&&) noexcept;
 
   Kind kind() const { return kind_; }
+  // The split regex of a kind, as HF tokenizer.json files spell it (for loaders that match it).
+  static const char* pattern(Kind kind);
   bool jit() const;  // whether PCRE2 JIT-compiled the pattern (else its interpreter runs it)
   // Appends the pieces of text to out (views into text); concatenated they are exactly text.
   void split(std::string_view text, std::vector<std::string_view>& out) const;

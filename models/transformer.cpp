@@ -44,9 +44,9 @@ Transformer::Transformer(const WeightSource& src, const KernelInfo& kernel, Thre
   for (std::int64_t l = 0; l < c.layers; ++l) {
     Layer& L = layers_[l];
     L.attn_norm = norm_vector(src, layer_tensor(l, "attn_norm"), c.hidden);
-    L.attn_sub_norm = norm_vector(src, layer_tensor(l, "attn_sub_norm"), c.q_dim());
+    if (c.sub_norms) L.attn_sub_norm = norm_vector(src, layer_tensor(l, "attn_sub_norm"), c.q_dim());
     L.ffn_norm = norm_vector(src, layer_tensor(l, "ffn_norm"), c.hidden);
-    L.ffn_sub_norm = norm_vector(src, layer_tensor(l, "ffn_sub_norm"), c.ffn);
+    if (c.sub_norms) L.ffn_sub_norm = norm_vector(src, layer_tensor(l, "ffn_sub_norm"), c.ffn);
     L.wq = pack(l, "attn_q", c.q_dim(), c.hidden);
     L.wk = pack(l, "attn_k", c.kv_dim(), c.hidden);
     L.wv = pack(l, "attn_v", c.kv_dim(), c.hidden);
@@ -114,8 +114,9 @@ void Transformer::forward(const std::int32_t* tokens, std::int64_t n, float* log
     std::memcpy(L.v_cache.data() + pos_ * KV, v_.data(), static_cast<std::size_t>(n * KV) * 4);
     attention(q_.data(), L.k_cache.data(), L.v_cache.data(), n, pos_, c.heads, c.kv_heads, c.head_dim,
               att_.data(), *pool_);
-    for (std::int64_t t = 0; t < n; ++t)
-      rmsnorm(att_.data() + t * Q, L.attn_sub_norm.data(), Q, c.eps, att_.data() + t * Q);
+    if (c.sub_norms)
+      for (std::int64_t t = 0; t < n; ++t)
+        rmsnorm(att_.data() + t * Q, L.attn_sub_norm.data(), Q, c.eps, att_.data() + t * Q);
     reference::quantize_activations(att_.data(), n, Q, Q, qa_);
     linear(L.wo, qa_, h_.data());
     for (std::int64_t i = 0; i < n * H; ++i) x_[i] += h_[i];
@@ -129,8 +130,9 @@ void Transformer::forward(const std::int32_t* tokens, std::int64_t n, float* log
     } else {
       glu_silu(g_.data(), u_.data(), n * F);
     }
-    for (std::int64_t t = 0; t < n; ++t)
-      rmsnorm(g_.data() + t * F, L.ffn_sub_norm.data(), F, c.eps, g_.data() + t * F);
+    if (c.sub_norms)
+      for (std::int64_t t = 0; t < n; ++t)
+        rmsnorm(g_.data() + t * F, L.ffn_sub_norm.data(), F, c.eps, g_.data() + t * F);
     reference::quantize_activations(g_.data(), n, F, F, qa_);
     linear(L.wdown, qa_, h_.data());
     for (std::int64_t i = 0; i < n * H; ++i) x_[i] += h_[i];

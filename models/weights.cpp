@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
+#include <string_view>
 
 #include "models/f16.h"
 #include "reference/rng.h"
@@ -128,8 +129,8 @@ std::pair<std::int64_t, std::int64_t> SyntheticSource::shape(const std::string& 
     if (what == "ffn_gate" || what == "ffn_up") return {c.ffn, c.hidden};
     if (what == "ffn_down") return {c.hidden, c.ffn};
     if (what == "attn_norm" || what == "ffn_norm") return {1, c.hidden};
-    if (what == "attn_sub_norm") return {1, c.q_dim()};
-    if (what == "ffn_sub_norm") return {1, c.ffn};
+    if (what == "attn_sub_norm" && c.sub_norms) return {1, c.q_dim()};
+    if (what == "ffn_sub_norm" && c.sub_norms) return {1, c.ffn};
   }
   throw std::invalid_argument("synthetic model " + c.name + ": no tensor named '" + name + "'");
 }
@@ -148,7 +149,8 @@ std::vector<std::string> SyntheticSource::tensor_names() const {
   for (std::int64_t l = 0; l < cfg_.layers; ++l)
     for (const char* w : {"attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "attn_sub_norm",
                           "ffn_norm", "ffn_gate", "ffn_up", "ffn_down", "ffn_sub_norm"})
-      n.push_back(layer_tensor(l, w));
+      if (cfg_.sub_norms || std::string_view(w).find("sub_norm") == std::string_view::npos)
+        n.push_back(layer_tensor(l, w));
   n.push_back("output_norm.weight");
   if (!cfg_.tied) n.push_back("output.weight");
   return n;

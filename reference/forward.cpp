@@ -32,9 +32,9 @@ ReferenceModel::ReferenceModel(const models::WeightSource& src) : cfg_(src.confi
   for (std::int64_t l = 0; l < cfg_.layers; ++l) {
     Block b;
     b.attn_norm = as_double(src.dense(models::layer_tensor(l, "attn_norm")));
-    b.attn_sub_norm = as_double(src.dense(models::layer_tensor(l, "attn_sub_norm")));
+    if (cfg_.sub_norms) b.attn_sub_norm = as_double(src.dense(models::layer_tensor(l, "attn_sub_norm")));
     b.ffn_norm = as_double(src.dense(models::layer_tensor(l, "ffn_norm")));
-    b.ffn_sub_norm = as_double(src.dense(models::layer_tensor(l, "ffn_sub_norm")));
+    if (cfg_.sub_norms) b.ffn_sub_norm = as_double(src.dense(models::layer_tensor(l, "ffn_sub_norm")));
     b.q = linear(l, "attn_q");
     b.k = linear(l, "attn_k");
     b.v = linear(l, "attn_v");
@@ -113,7 +113,7 @@ std::vector<double> ReferenceModel::logits(const std::vector<std::int32_t>& toke
         for (std::int64_t j = 0; j <= t; ++j)
           for (std::int64_t i = 0; i < d; ++i) att[h * d + i] += w[j] / sum * V[j][kvh * d + i];
       }
-      const auto o = bitlinear(b.o, rms_norm(att, b.attn_sub_norm, c.eps));
+      const auto o = bitlinear(b.o, c.sub_norms ? rms_norm(att, b.attn_sub_norm, c.eps) : att);
       for (std::int64_t i = 0; i < H; ++i) x[t][i] += o[i];
     }
     for (std::int64_t t = 0; t < n; ++t) {
@@ -125,7 +125,7 @@ std::vector<double> ReferenceModel::logits(const std::vector<std::int32_t>& toke
                                                                     : g[i] / (1.0 + std::exp(-g[i]));
         g[i] = a * u[i];
       }
-      const auto y = bitlinear(b.down, rms_norm(g, b.ffn_sub_norm, c.eps));
+      const auto y = bitlinear(b.down, c.sub_norms ? rms_norm(g, b.ffn_sub_norm, c.eps) : g);
       for (std::int64_t i = 0; i < H; ++i) x[t][i] += y[i];
     }
   }

@@ -18,6 +18,7 @@
 #include "models/gguf.h"
 #include "models/gguf_source.h"
 #include "models/synth.h"
+#include "models/vocab_synthetic.h"
 #include "reference/quantize.h"
 #include "reference/rng.h"
 
@@ -635,7 +636,8 @@ struct ModelFile {
   };
   std::vector<Tensor> tensors;
 
-  ModelFile(const ModelConfig& c, std::uint64_t seed) : cfg(c), vocab(minimal_gpt2_vocab(c.vocab)) {
+  ModelFile(const ModelConfig& c, std::uint64_t seed)
+      : cfg(c), vocab(synthetic_gpt2_vocab(c.vocab)) {
     const std::string p = c.arch + ".";
     auto u32 = [](std::int64_t v) { return GgufValue::u32(static_cast<std::uint32_t>(v)); };
     kvs = {{"general.architecture", GgufValue::string(c.arch)},
@@ -654,7 +656,9 @@ struct ModelFile {
            {"tokenizer.ggml.model", GgufValue::string("gpt2")},
            {"tokenizer.ggml.pre", GgufValue::string(vocab.pre)},
            {"tokenizer.ggml.tokens", GgufValue::array_strings(vocab.tokens)},
-           {"tokenizer.ggml.scores", GgufValue::array_of<float>(GgufType::kFloat32, vocab.scores)},
+           {"tokenizer.ggml.scores",
+            GgufValue::array_of<float>(GgufType::kFloat32,
+                                       std::vector<float>(vocab.tokens.size(), 0.0f))},
            {"tokenizer.ggml.merges", GgufValue::array_strings(vocab.merges)},
            {"tokenizer.ggml.bos_token_id", u32(vocab.bos)},
            {"tokenizer.ggml.eos_token_id", u32(vocab.eos)},
@@ -803,7 +807,7 @@ TEST(GgufSource, ReadsTheOfficial2B4TLayout) {
   EXPECT_EQ(v->model, "gpt2");
   EXPECT_EQ(v->pre, "llama-bpe");
   EXPECT_EQ(v->tokens, m.vocab.tokens);
-  EXPECT_EQ(v->scores, m.vocab.scores);
+  EXPECT_EQ(v->scores, std::vector<float>(512, 0.0f));
   EXPECT_EQ(v->types, m.vocab.types);
   EXPECT_EQ(v->merges, m.vocab.merges);
   EXPECT_EQ(v->bos, m.vocab.bos);

@@ -4,18 +4,23 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <set>
 
 #include "kernels/i2s/i2s.h"
+#include "kernels/registry.h"
+#include "kernels/runtime/thread_pool.h"
 #include "models/f16.h"
 #include "models/gguf.h"
 #include "models/gguf_source.h"
 #include "models/synth.h"
+#include "models/transformer.h"
+#include "models/vocab_synthetic.h"
 #include "reference/rng.h"
 
 namespace tritbench::models {
@@ -122,43 +127,6 @@ TEST(SyntheticSource, GeneratorIsStable) {
   EXPECT_EQ(fnv(nrm.data, static_cast<std::size_t>(nrm.cols * 4)), 0x7caeda630be03f1eull);
 }
 
-TEST(MinimalVocab, Llama3SizedAndSmall) {
-  for (std::int64_t size : {std::int64_t{128256}, std::int64_t{2048}, std::int64_t{289}}) {
-    SCOPED_TRACE(size);
-    const TokenizerSpec v = minimal_gpt2_vocab(size);
-    ASSERT_EQ(static_cast<std::int64_t>(v.tokens.size()), size);
-    ASSERT_EQ(v.types.size(), v.tokens.size());
-    ASSERT_EQ(v.scores.size(), v.tokens.size());
-    EXPECT_EQ(v.model, "gpt2");
-    EXPECT_EQ(v.pre, "llama-bpe");
-    EXPECT_TRUE(v.add_bos);
-    const std::set<std::string> unique(v.tokens.begin(), v.tokens.end());
-    EXPECT_EQ(unique.size(), v.tokens.size()) << "token texts must be unique";
-    // The 256 byte tokens: distinct single code points; printable bytes stand for themselves.
-    EXPECT_EQ(v.tokens['A'], "A");
-    EXPECT_EQ(v.tokens[' '], "\xc4\xa0");   // U+0120 'Ġ'
-    EXPECT_EQ(v.tokens['\n'], "\xc4\x8a");  // U+010A 'Ċ'
-    EXPECT_EQ(v.tokens[0], "\xc4\x80");     // U+0100
-    EXPECT_EQ(v.tokens[255], "\xc3\xbf");   // 'ÿ'
-    // Each merge joins two existing tokens into an existing token, in rank order.
-    for (const auto& m : v.merges) {
-      const auto sp = m.find(' ');
-      ASSERT_NE(sp, std::string::npos) << m;
-      EXPECT_TRUE(unique.count(m.substr(0, sp)) && unique.count(m.substr(sp + 1))) << m;
-      EXPECT_TRUE(unique.count(m.substr(0, sp) + m.substr(sp + 1))) << m;
-    }
-    EXPECT_EQ(v.tokens[static_cast<std::size_t>(v.bos)], "<|begin_of_text|>");
-    EXPECT_EQ(v.tokens[static_cast<std::size_t>(v.eos)], "<|end_of_text|>");
-    EXPECT_EQ(v.types[static_cast<std::size_t>(v.bos)], TokenType::kControl);
-    if (size == 128256) {
-      EXPECT_EQ(v.bos, 128000);
-      EXPECT_EQ(v.eos, 128001);
-      EXPECT_EQ(v.tokens[128009], "<|eot_id|>");
-    }
-  }
-  EXPECT_THROW(minimal_gpt2_vocab(288), std::invalid_argument);
-}
-
 // Writes preset `name` with `seed` and checks that GgufSource reads back exactly SyntheticSource.
 void check_round_trip(const std::string& preset, std::uint64_t seed) {
   SCOPED_TRACE(preset + " seed " + std::to_string(seed));
@@ -253,11 +221,12 @@ void check_round_trip(const std::string& preset, std::uint64_t seed) {
 
   const TokenizerSpec* v = s.tokenizer();
   ASSERT_NE(v, nullptr);
-  const TokenizerSpec want = minimal_gpt2_vocab(c.vocab);
+  const TokenizerSpec want = synthetic_gpt2_vocab(c.vocab);
   EXPECT_EQ(v->model, want.model);
   EXPECT_EQ(v->pre, want.pre);
   EXPECT_EQ(v->tokens, want.tokens);
-  EXPECT_EQ(v->scores, want.scores);
+  EXPECT_EQ(v->scores,
+            want.scores.empty() ? std::vector<float>(want.tokens.size(), 0.0f) : want.scores);
   EXPECT_EQ(v->types, want.types);
   EXPECT_EQ(v->merges, want.merges);
   EXPECT_EQ(v->bos, want.bos);
@@ -327,6 +296,59 @@ TEST(Synth, OutputMatrixTypes) {
   EXPECT_THROW(
       write_synthetic_gguf(SyntheticSource(*find_preset("tiny"), 1), tmp.path("x.gguf"), bad),
       std::invalid_argument);
+}
+
+TEST(Synth, StopFlagAbortsCleanly) {
+  TempDir tmp;
+  const SyntheticSource src(*find_preset("tiny"), 1);
+  const std::string path = tmp.path("s.gguf");
+  std::atomic<bool> stop{false};
+  SynthOptions opt;
+  opt.stop = &stop;
+  std::size_t seen = 0;
+  opt.progress = [&](std::size_t done, std::size_t, const std::string&, std::uint64_t) {
+    seen = done;
+    if (done == 3) stop = true;
+  };
+  try {
+    write_synthetic_gguf(src, path, opt);
+    FAIL();
+  } catch (const GgufError& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ": interrupted"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(seen, 3u);
+  EXPECT_TRUE(fs::is_empty(fs::path(path).parent_path())) << "no target and no temporary file";
+}
+
+// The written file drives the forward pass exactly as the synthetic source does: same logits, bit
+// for bit, at every step (the transformer reads I2_S through GgufSource::ternary and the F16
+// embedding as a view into the mapping).
+TEST(Synth, FileAndSourceGiveIdenticalLogits) {
+  TempDir tmp;
+  const KernelInfo* kernel = find_kernel("i2s__scalar");
+  ASSERT_NE(kernel, nullptr);
+  ThreadPool pool(2);
+  for (const char* preset : {"tiny", "tiny-silu"}) {
+    SCOPED_TRACE(preset);
+    const SyntheticSource src(*find_preset(preset), 4);
+    const std::string path = tmp.path(std::string(preset) + ".gguf");
+    write_synthetic_gguf(src, path);
+    const GgufSource file(path);
+    Transformer a(src, *kernel, pool), b(file, *kernel, pool);
+    const std::int64_t V = src.config().vocab;
+    std::vector<float> la(static_cast<std::size_t>(V)), lb(la.size());
+    const std::vector<std::int32_t> prompt = {1, 17, 300, 5, 99};
+    a.prefill(prompt, 0, la.data());
+    b.prefill(prompt, 0, lb.data());
+    ASSERT_EQ(0, std::memcmp(la.data(), lb.data(), la.size() * 4)) << "prefill";
+    for (int step = 0; step < 4; ++step) {
+      const auto next =
+          static_cast<std::int32_t>(std::max_element(la.begin(), la.end()) - la.begin());
+      a.decode(next, la.data());
+      b.decode(next, lb.data());
+      ASSERT_EQ(0, std::memcmp(la.data(), lb.data(), la.size() * 4)) << "step " << step;
+    }
+  }
 }
 
 // The CLI: writes, reports, refuses bad flags with a usage error (exit 2) and leaves no file.

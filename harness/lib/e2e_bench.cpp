@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <numeric>
 #include <stdexcept>
@@ -10,6 +11,8 @@
 #include "harness/lib/table.h"
 #include "kernels/registry.h"
 #include "kernels/runtime/gemm.h"
+#include "models/gguf_source.h"
+#include "models/hf_source.h"
 #include "models/transformer.h"
 #include "reference/rng.h"
 
@@ -27,7 +30,12 @@ std::unique_ptr<models::WeightSource> open_model(const std::string& spec, std::u
     if (!cfg) throw std::invalid_argument("unknown synthetic preset '" + name + "' (known: " + models::preset_names() + ")");
     return std::make_unique<models::SyntheticSource>(*cfg, seed);
   }
-  throw std::invalid_argument(spec + ": model files are not supported by this build yet (use synthetic:PRESET)");
+  std::error_code ec;
+  if (!std::filesystem::exists(spec, ec))
+    throw std::invalid_argument(spec + ": no such file or directory (expected a GGUF file, a Hugging Face "
+                                "checkpoint folder or synthetic:PRESET)");
+  if (std::filesystem::is_directory(spec, ec)) return std::make_unique<models::HfSource>(spec);
+  return std::make_unique<models::GgufSource>(spec);
 }
 
 std::int64_t model_bytes(const models::ModelConfig& c) {

@@ -16,7 +16,9 @@
 
 namespace tritbench::e2e {
 
-// "synthetic:PRESET" (seed from `seed`) or a model file path. Throws naming what was wrong.
+// "synthetic:PRESET" (seed from `seed`), a GGUF file (GgufSource) or a Hugging Face checkpoint
+// folder (HfSource). Throws naming what was wrong (std::invalid_argument for a missing path or an
+// unknown preset, the loaders' errors for bad files).
 std::unique_ptr<models::WeightSource> open_model(const std::string& spec, std::uint64_t seed);
 
 struct Options {
