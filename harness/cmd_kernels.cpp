@@ -105,6 +105,8 @@ bandwidth (cold GEMV), 'cpu' rows by the int8 multiply-add peak of the kernel's 
                  accept it are skipped with the reason); see `tritbench list` for the rows
   --tuning FILE  tuned tiles to use (default: results/tuning/<machine>.json when present);
                  --no-tuning runs every row with its registry tile
+  --remeasure    measure the roofline again before timing (ceilings and results from one run);
+                 --no-roofline skips it (no %roof)
   -o FORMAT      also write md, csv, json or jsonl (to --out or stdout); md/csv rows carry every
                  field, json/jsonl rows also the environment, samples and roofline
 
