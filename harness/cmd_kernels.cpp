@@ -49,7 +49,8 @@ std::vector<std::string> flat_header() {
   return {"kernel", "kernel_ran", "isa", "format", "shape", "M", "K", "batch", "threads", "hot", "tile",
           "tile_source", "n", "median_us", "mean_us", "stddev_us", "min_us", "quantize_us", "prepare_us",
           "pack_ms", "gops", "weight_gbps", "read_gbps_ceiling", "int8_peak_gops", "pct_of_read_bw",
-          "pct_of_int8_peak", "roofline_bound", "roofline_pct", "weight_copies", "host", "cpu",
+          "pct_of_int8_peak", "roofline_bound", "roofline_pct", "roofline_pct_best", "cpu_utilization",
+          "weight_copies", "host", "cpu",
           "isa_level", "git_commit", "compiler", "samples_us"};
 }
 std::vector<std::string> flat_row(const bench::Result& r, const nlohmann::json& env) {
@@ -66,7 +67,8 @@ std::vector<std::string> flat_row(const bench::Result& r, const nlohmann::json& 
           fmt(r.prepare.median * 1e6, 2), fmt(r.pack_seconds * 1e3, 2), fmt(r.gops, 2), fmt(r.weight_gbps, 2),
           r.has_roofline ? fmt(r.read_gbps_ceiling, 2) : "", r.has_roofline ? fmt(r.int8_peak_gops, 1) : "",
           r.has_roofline ? fmt(r.pct_of_read_bw, 1) : "", r.has_roofline ? fmt(r.pct_of_int8_peak, 1) : "",
-          r.roofline_bound, r.has_roofline ? fmt(r.roofline_pct, 1) : "", std::to_string(r.weight_copies),
+          r.roofline_bound, r.has_roofline ? fmt(r.roofline_pct, 1) : "",
+          r.has_roofline ? fmt(r.roofline_pct_best, 1) : "", fmt(r.cpu_utilization, 2), std::to_string(r.weight_copies),
           env["host"].get<std::string>(), env["cpu"]["model"].get<std::string>(),
           env["cpu"]["isa_level"].get<std::string>(), env["build"]["git_commit"].get<std::string>(),
           env["build"]["compiler"].get<std::string>(), samples};
@@ -103,6 +105,8 @@ bandwidth (cold GEMV), 'cpu' rows by the int8 multiply-add peak of the kernel's 
                  accept it are skipped with the reason); see `tritbench list` for the rows
   --tuning FILE  tuned tiles to use (default: results/tuning/<machine>.json when present);
                  --no-tuning runs every row with its registry tile
+  --remeasure    measure the roofline again before timing (ceilings and results from one run);
+                 --no-roofline skips it (no %roof)
   -o FORMAT      also write md, csv, json or jsonl (to --out or stdout); md/csv rows carry every
                  field, json/jsonl rows also the environment, samples and roofline
 
@@ -169,8 +173,8 @@ examples:
   const auto results = bench::run(specs, opts);
 
   const nlohmann::json anchors = quick ? load_anchors() : nlohmann::json(nullptr);
-  std::vector<std::string> header = {"kernel", "shape", "MxK", "N", "t", "tile", "src", "gemm us", "+-%",
-                                     "quant us", "prep us", "GOP/s", "GB/s", "%roof"};
+  std::vector<std::string> header = {"kernel", "shape", "MxK", "N", "t", "tile", "src", "gemm us", "min us",
+                                     "+-%", "quant us", "prep us", "GOP/s", "GB/s", "%roof"};
   if (quick) header.insert(header.end(), {"bitnet.cpp us", "speedup (min)"});
   Table table(header);
   Table flat(flat_header());
@@ -187,7 +191,7 @@ examples:
     std::vector<std::string> row = {r.kernel_ran, r.spec.shape, std::to_string(r.spec.M) + "x" + std::to_string(r.spec.K),
                                     std::to_string(r.spec.N), std::to_string(r.spec.threads), r.tile.str(),
                                     r.spec.tile_source.substr(0, 3), fmt(r.gemm.median * 1e6, 1),
-                                    fmt(r.gemm.mean > 0 ? 100 * r.gemm.stddev / r.gemm.mean : 0, 1),
+                                    fmt(r.gemm.min * 1e6, 1), fmt(r.gemm.mean > 0 ? 100 * r.gemm.stddev / r.gemm.mean : 0, 1),
                                     fmt(r.quantize.median * 1e6, 1), fmt(r.prepare.median * 1e6, 1),
                                     fmt(r.gops, 1), fmt(r.weight_gbps, 1), pct(r)};
     nlohmann::json j = r.to_json();
@@ -219,7 +223,8 @@ examples:
     std::cout << "\nwarning: " << above << " result" << (above > 1 ? "s" : "")
               << " above 100% of the roofline: the saved ceilings were measured while the machine was\n"
                  "busier than now; `tritbench sysinfo --roofline --remeasure` on a quiet machine.\n";
-  std::cout << "\n%roof: percentage of this machine's roofline at that thread count: 'mem' = weight GB/s\n"
+  std::cout << "\ngemm us: median of the repetitions (GOP/s, GB/s and %roof use it); min us: the fastest.\n"
+               "%roof: percentage of this machine's roofline at that thread count: 'mem' = weight GB/s\n"
                "over the measured read bandwidth (cold GEMV), 'cpu' = GOP/s over the measured int8 peak\n"
                "of the kernel's ISA. src: tile source (def = registry row, tun = tuning file, ove = --tile).\n";
   if (quick)

@@ -205,6 +205,9 @@ TEST(Bench, ResultsCarryTimingsTileAndRoofline) {
     EXPECT_DOUBLE_EQ(r.read_gbps_ceiling, 10.0 * r.spec.threads);
     EXPECT_DOUBLE_EQ(r.pct_of_read_bw, 100.0 * r.weight_gbps / r.read_gbps_ceiling);
     EXPECT_DOUBLE_EQ(r.pct_of_int8_peak, 100.0 * r.gops / r.int8_peak_gops);
+    EXPECT_GE(r.roofline_pct_best, r.roofline_pct) << "from the fastest repetition";
+    EXPECT_EQ(r.gemm_cpu_samples.size(), 3u);
+    EXPECT_GT(r.cpu_utilization, 0);
     const nlohmann::json j = r.to_json();
     for (const char* f : {"kernel", "kernel_ran", "isa", "shape", "M", "K", "batch", "threads", "tile",
                           "tile_source", "samples_seconds", "median_seconds", "mean_seconds", "stddev_seconds",

@@ -134,6 +134,7 @@ void apply_roofline(const roofline::Roofline& rf, Result& r) {
   r.pct_of_int8_peak = r.int8_peak_gops > 0 ? 100.0 * r.gops / r.int8_peak_gops : 0;
   r.roofline_bound = mem < peak ? "memory" : "compute";
   r.roofline_pct = 100.0 * r.gops / std::min(mem, peak);
+  r.roofline_pct_best = r.gemm.min > 0 ? r.roofline_pct * r.gemm.median / r.gemm.min : 0;
 }
 
 void init_benchmark_library() {
@@ -326,7 +327,8 @@ nlohmann::json Result::to_json() const {
     j["roofline"] = {{"read_gbps", read_gbps_ceiling},      {"int8_peak_gops", int8_peak_gops},
                      {"int8_peak_name", roofline::Roofline::peak_name(spec.kernel->isa)},
                      {"pct_of_read_bw", pct_of_read_bw},   {"pct_of_int8_peak", pct_of_int8_peak},
-                     {"bound", roofline_bound},            {"pct", roofline_pct}};
+                     {"bound", roofline_bound},            {"pct", roofline_pct},
+                     {"pct_best", roofline_pct_best}};
   else
     j["roofline"] = nullptr;
   return j;

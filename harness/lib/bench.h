@@ -81,6 +81,7 @@ struct Result {
   double pct_of_int8_peak = 0;  // gops / int8 peak of the kernel's ISA
   std::string roofline_bound;  // "memory" or "compute": the lower ceiling for this call
   double roofline_pct = 0;  // percentage of that ceiling
+  double roofline_pct_best = 0;  // the same from the fastest repetition (gemm.min)
   std::string error;
   nlohmann::json to_json() const;
 };

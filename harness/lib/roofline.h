@@ -71,7 +71,7 @@ struct Roofline {
 struct MeasureOptions {
   int max_threads = 0;  // 0: the logical CPU count
   std::int64_t array_bytes = 0;  // 0: 4x the last-level cache, at least 1 GiB, at most 2 GiB
-  int passes = 8;  // rounds per thread count (best is kept); a round reads, copies and runs
+  int passes = 12;  // rounds per thread count (best is kept); a round reads, copies and runs
                    // the triad once and each peak 3 times
   double peak_seconds = 0.005;  // per peak run (short: a quiet moment is likelier)
 };

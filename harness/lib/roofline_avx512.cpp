@@ -6,6 +6,16 @@
 
 namespace tritbench::roofline {
 
+namespace {
+// Lane sum as unsigned 64-bit: the measurement loops wrap their lanes, and GCC's
+// _mm512_reduce_add_* sums them in signed scalar arithmetic (undefined on overflow).
+inline std::uint64_t lane_sum(__m512i v) {
+  alignas(64) std::uint64_t w[8];
+  _mm512_store_si512(w, v);
+  return w[0] + w[1] + w[2] + w[3] + w[4] + w[5] + w[6] + w[7];
+}
+}  // namespace
+
 std::uint64_t read_avx512(const void* p, std::uint64_t bytes) {
   const auto* v = static_cast<const __m512i*>(p);
   __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
@@ -21,7 +31,7 @@ std::uint64_t read_avx512(const void* p, std::uint64_t bytes) {
   }
   s0 = _mm512_add_epi64(_mm512_add_epi64(_mm512_add_epi64(s0, s1), _mm512_add_epi64(s2, s3)),
                         _mm512_add_epi64(_mm512_add_epi64(s4, s5), _mm512_add_epi64(s6, s7)));
-  return static_cast<std::uint64_t>(_mm512_reduce_add_epi64(s0));
+  return lane_sum(s0);
 }
 
 void copy_avx512(void* dst, const void* src, std::uint64_t bytes) {
@@ -89,7 +99,7 @@ std::int64_t peak_avx512bw(std::int64_t iters) {
         : "zmm15", "memory");
   c0 = _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(c0, c1), _mm512_add_epi32(c2, c3)), _mm512_add_epi32(_mm512_add_epi32(c4, c5), _mm512_add_epi32(c6, c7)));
   c0 = _mm512_add_epi32(c0, _mm512_add_epi32(_mm512_add_epi32(c8, c9), _mm512_add_epi32(c10, c11)));
-  return _mm512_reduce_add_epi32(c0);
+  return static_cast<std::int64_t>(lane_sum(c0));
 }
 
 }  // namespace tritbench::roofline

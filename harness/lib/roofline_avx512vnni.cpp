@@ -7,6 +7,13 @@
 namespace tritbench::roofline {
 
 namespace {
+// Lane sum as unsigned 64-bit: the measurement loops wrap their lanes, and GCC's
+// _mm512_reduce_add_* sums them in signed scalar arithmetic (undefined on overflow).
+inline std::uint64_t lane_sum(__m512i v) {
+  alignas(64) std::uint64_t w[8];
+  _mm512_store_si512(w, v);
+  return w[0] + w[1] + w[2] + w[3] + w[4] + w[5] + w[6] + w[7];
+}
 // GCC 12 surrounds the destructive vpdpbusd builtin with register copies; an asm with a tied
 // operand measures the instruction alone.
 inline void dpbusd(__m512i& acc, __m512i a, __m512i b) {
@@ -27,7 +34,7 @@ std::int64_t peak_avx512vnni(std::int64_t iters) {
   c0 = _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(c0, c1), _mm512_add_epi32(c2, c3)),
                         _mm512_add_epi32(_mm512_add_epi32(c4, c5), _mm512_add_epi32(c6, c7)));
   c0 = _mm512_add_epi32(c0, _mm512_add_epi32(_mm512_add_epi32(c8, c9), _mm512_add_epi32(c10, c11)));
-  return _mm512_reduce_add_epi32(c0);
+  return static_cast<std::int64_t>(lane_sum(c0));
 }
 
 }  // namespace tritbench::roofline

@@ -27,9 +27,15 @@ inline std::int32_t hsum(__m256i v) {
   return _mm_cvtsi128_si32(s);
 }
 
-template <int R, int C>
+// One token (GEMV, weights streamed from DRAM): the rows [m0, m1) are prefetched linearly 8 KiB
+// ahead, as in gemm_avx512vnni.cpp (addresses as integers: the look-ahead may pass the end).
+constexpr std::int64_t kPrefetch = 8192;
+
+template <int R, int C, bool kStream = false>
 void gemm_tile(const GemmArgs& a, std::int64_t n, std::int64_t m) {
   const std::int64_t nb = a.Kp / kBlock;
+  const std::uintptr_t pf = reinterpret_cast<std::uintptr_t>(a.w + m * a.ldw) + kPrefetch;
+  const std::uintptr_t end = reinterpret_cast<std::uintptr_t>(a.w + a.m1 * a.ldw);
   const __m256i mask = _mm256_set1_epi8(3);
   const __m256i ones = _mm256_set1_epi16(1);
   __m256i acc[R][C];
@@ -40,6 +46,13 @@ void gemm_tile(const GemmArgs& a, std::int64_t n, std::int64_t m) {
   const std::uint8_t* w = a.w + m * a.ldw;
   const std::int8_t* q = a.q + n * a.ldq;
   for (std::int64_t b = 0; b < nb; ++b) {
+    if constexpr (kStream) {
+#pragma GCC unroll 8
+      for (int i = 0; i < R * kBlockBytes; i += 64) {
+        const std::uintptr_t p = pf + static_cast<std::uintptr_t>(b * R * kBlockBytes + i);
+        if (p < end) _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0);
+      }
+    }
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const __m256i x = _mm256_load_si256(reinterpret_cast<const __m256i*>(w + r * a.ldw + b * kBlockBytes));
@@ -84,6 +97,8 @@ constexpr TileFn kTiles[9][9] = {
     TRITBENCH_TILE_ROW(8),
 };
 #undef TRITBENCH_TILE_ROW
+constexpr TileFn kStreamTiles[9] = {nullptr, gemm_tile<1, 1, true>, gemm_tile<2, 1, true>, nullptr,
+                                    gemm_tile<4, 1, true>, nullptr, nullptr, nullptr, gemm_tile<8, 1, true>};
 
 inline void tile_rows(const GemmArgs& a, std::int64_t n, std::int64_t mb, std::int64_t me, int R,
                       TileFn f, TileFn f1) {
@@ -96,6 +111,12 @@ inline void tile_rows(const GemmArgs& a, std::int64_t n, std::int64_t mb, std::i
 
 void gemm_avx2(const GemmArgs& a) {
   const int R = a.row_block, C = a.col_block;
+  if (a.N == 1) {
+    for (std::int64_t p = 0; p < kPrefetch && a.m0 * a.ldw + p < a.m1 * a.ldw; p += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(a.w + a.m0 * a.ldw + p), _MM_HINT_T0);
+    tile_rows(a, 0, a.m0, a.m1, R, kStreamTiles[R], kStreamTiles[1]);
+    return;
+  }
   const std::int64_t n_full = a.N / C * C;
   const int n_tail = static_cast<int>(a.N - n_full);
   const TileFn full = kTiles[R][C], full1 = kTiles[1][C];

@@ -25,7 +25,7 @@ struct Rules {
   const char* isa;
   std::vector<int> rows;  // accepted R
   int max_acc;  // R*C limit
-  bool gemv;  // N == 1 has its own R-row kernel (rb applies, cb/par/br do not)
+  bool gemv;  // N == 1 runs a streaming R-row loop (rb applies, cb/par/br do not)
   int gemv_rb, rb, cb;  // defaults
 };
 
@@ -36,7 +36,7 @@ const Rules& rules_avx512vnni() {
   return r;
 }
 const Rules& rules_avx2() {
-  static const Rules r{"avx2", {1, 2, 4, 8}, 8, false, 4, 1, 4};
+  static const Rules r{"avx2", {1, 2, 4, 8}, 8, true, 4, 1, 4};
   return r;
 }
 
