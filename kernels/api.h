@@ -59,7 +59,8 @@ struct QuantizedBatch {
 
   const std::int8_t* row(std::int64_t n) const { return q.as<std::int8_t>() + n * ldq; }
   std::int8_t* row(std::int64_t n) { return q.as<std::int8_t>() + n * ldq; }
-  void reset(std::int64_t n, std::int64_t k);  // shape and zero-filled storage
+  // Sets the shape; rows' padding [K, ldq) is zeroed, [0, K) is left for the caller to fill.
+  void reset(std::int64_t n, std::int64_t k);
 };
 
 // Tile configuration of a kernel family. 0 means "the kernel's default". Families document which

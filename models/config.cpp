@@ -56,6 +56,14 @@ const std::vector<ModelConfig>& table() {
            131072, 1000042, 1e-6f, A::kSilu, false),
       real("falcon3-10b", "tiiuae/Falcon3-10B-Instruct-1.58bit", "bitnet", 3072, 23040, 40, 12, 4, 256,
            131072, 1000042, 1e-6f, A::kSilu, false),
+      // Small models for tests and the quickstart: the 2B-4T architecture (ReLU^2, GQA, tied) and the
+      // 1bitLLM one (SiLU, no GQA), scaled down.
+      real("tiny", "test model: 2B-4T architecture, scaled down", "bitnet-b1.58", 256, 640, 2, 4, 2, 64,
+           2048, 500000, 1e-5f, A::kReluSquared, true),
+      real("tiny-silu", "test model: bitnet_b1_58 architecture, scaled down", "bitnet", 192, 512, 2, 3, 3,
+           64, 1024, 10000, 1e-5f, A::kSilu, false),
+      real("small", "quickstart model: 2B-4T architecture, ~100M parameters", "bitnet-b1.58", 1024, 2816,
+           8, 8, 2, 128, 32768, 500000, 1e-5f, A::kReluSquared, true),
       synthetic("125m", 768, 3072, 11, 12),
       synthetic("350m", 1024, 3072, 24, 16),
       synthetic("1b", 2048, 3584, 24, 32),
@@ -87,7 +95,7 @@ std::int64_t ModelConfig::ternary_params() const {
 }
 
 std::int64_t ModelConfig::params() const {
-  const std::int64_t norms = layers * (2 * hidden + hidden + ffn) + hidden;
+  const std::int64_t norms = layers * (2 * hidden + (sub_norms ? q_dim() + ffn : 0)) + hidden;
   return ternary_params() + vocab * hidden * (tied ? 1 : 2) + norms;
 }
 

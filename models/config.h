@@ -23,6 +23,11 @@ struct ModelConfig {
   float eps = 1e-5f;
   Activation act = Activation::kSilu;
   bool tied = true;  // output matrix = token embedding
+  // attn_sub_norm / ffn_sub_norm before attn_output and ffn_down (BitNet b1.58 and 1bitLLM's
+  // models). The ternary Llama3 / Falcon3 checkpoints (transformers' BitNet quantization of plain
+  // Llama blocks) have none: their BitLinears quantize the attention output and the GLU product as
+  // they are. Such a model is stored without those tensors, which is how loaders recognize it.
+  bool sub_norms = true;
 
   std::int64_t q_dim() const { return heads * head_dim; }
   std::int64_t kv_dim() const { return kv_heads * head_dim; }

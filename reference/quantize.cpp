@@ -13,12 +13,12 @@ void QuantizedBatch::reset(std::int64_t n, std::int64_t k) {
   N = n;
   K = k;
   ldq = round_up(k, kActPad);
+  // Reuse the allocation (a model alternates between K = hidden and K = ffn every layer). Callers
+  // write every row's [0, K); only the padding [K, ldq) is cleared here, as kernels read it.
   const std::size_t bytes = static_cast<std::size_t>(n * ldq);
-  if (q.size() != bytes) {
-    q.resize(bytes);
-  } else {
-    std::memset(q.data(), 0, bytes);
-  }
+  if (q.size() < bytes) q.resize(bytes);
+  if (ldq > k)
+    for (std::int64_t r = 0; r < n; ++r) std::memset(row(r) + k, 0, static_cast<std::size_t>(ldq - k));
   scale.assign(n, 0.0f);
   sum.assign(n, 0);
   x = nullptr;

@@ -30,6 +30,9 @@ class Rng {
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
   }
   std::int8_t ternary() { return static_cast<std::int8_t>(static_cast<int>(below(3)) - 1); }
+  // Skips n draws of next() in O(1) (the state is a counter), so a long stream can be produced in
+  // independent pieces: Rng(s).discard(n) continues exactly where n calls of next() would.
+  void discard(std::uint64_t n) { s_ += n * 0x9e3779b97f4a7c15ull; }
 
  private:
   std::uint64_t s_;

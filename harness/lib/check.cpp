@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <set>
 #include <sstream>
 
@@ -49,6 +50,10 @@ std::vector<Case> cases(bool quick) {
     const std::int64_t km = std::max(1, k.k_multiple), rm = std::max(1, k.row_multiple);
     for (std::int64_t v : {km - 1, km, km + 1, 2 * km, 3 * km + 5}) if (v > 0) ks.insert(v);
     for (std::int64_t v : {rm - 1, rm, rm + 1, 2 * rm + 3}) if (v > 0) ms.insert(v);
+    // A row's K block (LUT kernels sum int16 per block and widen after it): around one, two and
+    // three blocks, with the remainders 1 and 2 of triple-based formats.
+    if (const std::int64_t kb = k.tile.k_block; kb > 0)
+      for (std::int64_t v : {kb - 1, kb, kb + 1, kb + 2, 2 * kb + 1, 3 * kb + 2}) ks.insert(v);
   }
   std::vector<Case> out;
   std::uint64_t seed = 1;
@@ -200,6 +205,57 @@ Result run(const KernelInfo& k, const Case& c, const CaseData& d,
     r.pass = false;
   }
   return r;
+}
+
+std::vector<Summary> run_all(const std::vector<const KernelInfo*>& kernels, const std::vector<int>& threads,
+                             bool quick, const std::function<void(const Result&)>& on_result) {
+  std::vector<Summary> sums(kernels.size());
+  for (std::size_t i = 0; i < kernels.size(); ++i) sums[i].kernel = kernels[i];
+  std::vector<std::unique_ptr<ThreadPool>> pools;
+  for (int t : threads) pools.push_back(std::make_unique<ThreadPool>(t));
+  CaseData data;
+  for (const Case& c : cases(quick)) {
+    make_data(c, data);
+    const auto expected = oracle(data);
+    for (std::size_t i = 0; i < kernels.size(); ++i) {
+      for (auto& pool : pools) {
+        const Result r = run(*kernels[i], c, data, expected, *pool);
+        if (on_result) on_result(r);
+        Summary& s = sums[i];
+        if (r.skipped) {
+          ++s.skip;
+          s.skip_reason = r.skip_reason;
+        } else if (r.pass) {
+          ++s.pass;
+        } else if (s.fail++ == 0) {
+          s.first_failure = r.describe();
+        }
+        if (!r.exact && !r.skipped) {
+          if (r.nmse_applies) s.worst_nmse = std::max(s.worst_nmse, r.nmse);
+          s.worst_bound_ratio = std::max(s.worst_bound_ratio, r.bound_ratio);
+        }
+      }
+    }
+  }
+  return sums;
+}
+
+std::string Summary::verdict() const {
+  const int runs = pass + fail;
+  if (runs == 0) return "SKIPPED (" + skip_reason + ")";
+  if (fail) return "FAIL " + std::to_string(fail) + "/" + std::to_string(runs) + ": " + first_failure;
+  if (kernel->exact()) return "exact in " + std::to_string(pass) + "/" + std::to_string(runs) + " runs";
+  std::ostringstream s;
+  s << "approximate, within its bound in " << pass << " runs (worst nmse " << worst_nmse << " <= "
+    << kernel->bound.nmse << ", worst error " << worst_bound_ratio << " of the allowed "
+    << kernel->bound.step_units << " step/weight)";
+  return s.str();
+}
+
+nlohmann::json Summary::to_json() const {
+  return {{"kind", "check"}, {"kernel", std::string(kernel->name)}, {"exact", kernel->exact()}, {"pass", pass},
+          {"fail", fail}, {"skipped", skip}, {"skip_reason", skip_reason}, {"first_failure", first_failure},
+          {"worst_nmse", worst_nmse}, {"worst_bound_ratio", worst_bound_ratio}, {"ok", ok()}};
 }
 
 std::string Result::describe() const {

@@ -3,8 +3,11 @@
 // the test suite, so that both judge kernels by one definition.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "kernels/api.h"
 #include "kernels/runtime/thread_pool.h"
@@ -64,5 +67,19 @@ struct Result {
 // pack with this tile instead of the row's own (a tile of the row's TileSpace).
 Result run(const KernelInfo& k, const Case& c, const CaseData& d, const std::vector<std::int32_t>& expected,
            ThreadPool& pool, const TileConfig* tile = nullptr);
+
+// Every kernel x case x thread count; one summary per kernel.
+struct Summary {
+  const KernelInfo* kernel = nullptr;
+  int pass = 0, fail = 0, skip = 0;
+  std::string first_failure, skip_reason;
+  double worst_nmse = 0, worst_bound_ratio = 0;  // approximate rows
+  bool ok() const { return fail == 0; }
+  std::string verdict() const;
+  nlohmann::json to_json() const;
+};
+// on_result (may be null) sees every individual result, e.g. for verbose output.
+std::vector<Summary> run_all(const std::vector<const KernelInfo*>& kernels, const std::vector<int>& threads,
+                             bool quick, const std::function<void(const Result&)>& on_result = nullptr);
 
 }  // namespace tritbench::check

@@ -28,6 +28,9 @@ extern const TileSpace kTilesAvx2;
 // M*K must be a multiple of 128; rows may straddle blocks (the tensor is flattened).
 std::uint64_t file_bytes(std::int64_t M, std::int64_t K);
 std::vector<std::uint8_t> encode_file(const TernaryMatrix& w);
+// The block bytes of n weights (n a multiple of 128) without the trailer: encode_file's body, for
+// writers that stream a huge tensor in pieces (each piece a whole number of blocks).
+void encode_blocks(const std::int8_t* t, std::int64_t n, std::uint8_t* dst);
 // Decodes file bytes; throws std::invalid_argument naming `what` on a wrong size, a code 3 or a
 // non-finite / non-positive scale.
 TernaryMatrix decode_file(const std::uint8_t* data, std::uint64_t size, std::int64_t M, std::int64_t K,

@@ -1,0 +1,145 @@
+#include "harness/lib/e2e_bench.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <numeric>
+#include <stdexcept>
+
+#include "harness/lib/table.h"
+#include "kernels/registry.h"
+#include "kernels/runtime/gemm.h"
+#include "models/gguf_source.h"
+#include "models/hf_source.h"
+#include "models/transformer.h"
+#include "reference/rng.h"
+
+namespace tritbench::e2e {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+}
+
+std::unique_ptr<models::WeightSource> open_model(const std::string& spec, std::uint64_t seed) {
+  const std::string prefix = "synthetic:";
+  if (spec.rfind(prefix, 0) == 0) {
+    const std::string name = spec.substr(prefix.size());
+    const models::ModelConfig* cfg = models::find_preset(name);
+    if (!cfg) throw std::invalid_argument("unknown synthetic preset '" + name + "' (known: " + models::preset_names() + ")");
+    return std::make_unique<models::SyntheticSource>(*cfg, seed);
+  }
+  std::error_code ec;
+  if (!std::filesystem::exists(spec, ec))
+    throw std::invalid_argument(spec + ": no such file or directory (expected a GGUF file, a Hugging Face "
+                                "checkpoint folder or synthetic:PRESET)");
+  if (std::filesystem::is_directory(spec, ec)) return std::make_unique<models::HfSource>(spec);
+  return std::make_unique<models::GgufSource>(spec);
+}
+
+std::int64_t model_bytes(const models::ModelConfig& c) {
+  const std::int64_t tensors = 7 * c.layers;
+  const std::int64_t norms = c.layers * (2 * c.hidden + c.q_dim() + c.ffn) + c.hidden;
+  return c.ternary_params() / 4 + 32 * tensors + c.vocab * c.hidden * 2 * (c.tied ? 1 : 2) + 4 * norms;
+}
+
+std::vector<nlohmann::json> run(const models::WeightSource& src, const Options& opts, const Progress& progress,
+                                const std::atomic<bool>* stop) {
+  const models::ModelConfig& cfg = src.config();
+  std::vector<nlohmann::json> rows;
+  if (opts.kernels.empty() || opts.threads.empty()) return rows;
+  const std::int64_t ctx = *std::max_element(opts.prompts.begin(), opts.prompts.end()) +
+                           *std::max_element(opts.gens.begin(), opts.gens.end()) + 1;
+  // Prompt tokens: deterministic ids (llama-bench uses random ones).
+  Rng rng(7);
+  std::vector<std::int32_t> tokens(static_cast<std::size_t>(ctx));
+  for (auto& t : tokens) t = static_cast<std::int32_t>(rng.below(static_cast<std::uint64_t>(cfg.vocab)));
+  std::vector<float> logits(static_cast<std::size_t>(cfg.vocab));
+  std::map<std::int64_t, std::unique_ptr<ThreadPool>> pools;
+  for (auto t : opts.threads) pools[t] = std::make_unique<ThreadPool>(static_cast<int>(t));
+  auto say = [&](const std::string& s, bool finished = false) {
+    if (progress) progress(s, finished);
+  };
+
+  for (const KernelInfo* k : opts.kernels) {
+    if (!runnable(*k)) {
+      say("skipping " + std::string(k->name) + ": " + why_not_runnable(k->isa));
+      continue;
+    }
+    if (stop && *stop) break;
+    say("packing " + cfg.name + " for " + std::string(k->name));
+    models::Transformer tf(src, *k, *pools[opts.threads[0]], {ctx, opts.output});
+    say("packed in " + fmt(tf.pack_seconds(), 2) + " s; output matrix " + models::dtype_name(tf.output().type()));
+    for (auto th : opts.threads) {
+      tf.set_pool(*pools[th]);
+      struct Test {
+        std::string name;
+        std::int64_t p, n, batch;
+      };
+      std::vector<Test> tests;
+      for (auto p : opts.prompts)
+        if (p > 0)
+          for (auto b : opts.batches) tests.push_back({"pp" + std::to_string(p), p, 0, b});
+      for (auto n : opts.gens)
+        if (n > 0) tests.push_back({"tg" + std::to_string(n), 0, n, 0});
+      for (const Test& test : tests) {
+        if (stop && *stop) return rows;
+        std::vector<double> tps;
+        reset_kernel_call_counts();
+        for (int r = -1; r < opts.repetitions; ++r) {  // r = -1: warm-up
+          tf.reset();
+          const auto t0 = Clock::now();
+          if (test.p > 0) {
+            tf.prefill(std::span(tokens.data(), static_cast<std::size_t>(test.p)), test.batch, logits.data());
+          } else {
+            std::int32_t tok = tokens[0];
+            for (std::int64_t i = 0; i < test.n; ++i) {
+              tf.decode(tok, logits.data());
+              tok = static_cast<std::int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+            }
+          }
+          const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+          if (r >= 0) tps.push_back(static_cast<double>(test.p + test.n) / s);
+        }
+        // What actually ran: the call counters must name this row and nothing else.
+        std::string ran;
+        for (const auto& [name, count] : kernel_call_counts()) ran += (ran.empty() ? "" : ",") + name;
+        const double mean = std::accumulate(tps.begin(), tps.end(), 0.0) / static_cast<double>(tps.size());
+        double var = 0;
+        for (double x : tps) var += (x - mean) * (x - mean);
+        const double sd = tps.size() > 1 ? std::sqrt(var / static_cast<double>(tps.size() - 1)) : 0.0;
+        const std::int64_t batch = test.p > 0 ? (test.batch > 0 ? std::min(test.batch, test.p) : test.p) : 1;
+        rows.push_back({{"kind", "e2e"},
+                        {"model", cfg.name},
+                        {"source", src.describe()},
+                        {"arch", cfg.arch},
+                        {"size_bytes", model_bytes(cfg)},
+                        {"params", cfg.params()},
+                        {"ternary_params", cfg.ternary_params()},
+                        {"output_type", models::dtype_name(tf.output().type())},
+                        {"output_bytes", tf.output().bytes()},
+                        {"kernel", std::string(k->name)},
+                        {"kernel_ran", ran},
+                        {"threads", th},
+                        {"test", test.name},
+                        {"n_prompt", test.p},
+                        {"n_gen", test.n},
+                        {"batch", batch},
+                        {"repetitions", opts.repetitions},
+                        {"samples_tps", tps},
+                        {"mean_tps", mean},
+                        {"stddev_tps", sd},
+                        {"pack_seconds", tf.pack_seconds()},
+                        {"packed_bytes", tf.packed_bytes()},
+                        {"kv_bytes", tf.kv_bytes()}});
+        say(std::string(k->name) + " t=" + std::to_string(th) + " " + test.name +
+            (test.p > 0 ? " b" + std::to_string(batch) : "") + ": " + fmt(mean, 2) + " ± " + fmt(sd, 2) + " t/s",
+            true);
+      }
+    }
+  }
+  return rows;
+}
+
+}  // namespace tritbench::e2e

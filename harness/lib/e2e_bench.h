@@ -1,0 +1,45 @@
+#pragma once
+// End-to-end tokens/s measurement (llama-bench style), shared by `tritbench e2e` and experiments.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "kernels/api.h"
+#include "models/output.h"
+#include "models/weights.h"
+
+namespace tritbench::e2e {
+
+// "synthetic:PRESET" (seed from `seed`), a GGUF file (GgufSource) or a Hugging Face checkpoint
+// folder (HfSource). Throws naming what was wrong (std::invalid_argument for a missing path or an
+// unknown preset, the loaders' errors for bad files).
+std::unique_ptr<models::WeightSource> open_model(const std::string& spec, std::uint64_t seed);
+
+struct Options {
+  std::vector<const KernelInfo*> kernels;
+  std::vector<std::int64_t> prompts = {512}, gens = {128}, batches = {0};
+  std::vector<std::int64_t> threads = {1, 2};
+  int repetitions = 5;
+  models::OutputType output = models::OutputType::kAsStored;
+};
+
+// Progress messages; `finished_test` is true for the line that reports a finished test.
+using Progress = std::function<void(const std::string& message, bool finished_test)>;
+
+// Runs every (kernel, threads, test) and returns one JSON row each: model, source, arch, size_bytes,
+// params, output type, kernel (requested and actually run), threads, test, n_prompt, n_gen, batch,
+// samples_tps, mean_tps, stddev_tps, pack_seconds, packed_bytes, kv_bytes. Stops between tests when
+// *stop becomes true (rows finished so far are returned).
+std::vector<nlohmann::json> run(const models::WeightSource& src, const Options& opts, const Progress& progress,
+                                const std::atomic<bool>* stop = nullptr);
+
+// Model size as a bitnet.cpp GGUF would store it (I2_S + F16 embedding/output + F32 norms).
+std::int64_t model_bytes(const models::ModelConfig& c);
+
+}  // namespace tritbench::e2e

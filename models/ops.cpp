@@ -1,0 +1,116 @@
+#include "models/ops.h"
+
+#include <cmath>
+
+#include "kernels/cpu/cpu.h"
+
+namespace tritbench::models {
+
+void attention_head_scalar(const float* q, const float* k, const float* v, std::int64_t n,
+                           std::int64_t pos0, std::int64_t ldq, std::int64_t ldkv, std::int64_t d,
+                           float* out, std::int64_t ldo, float* scratch);
+void attention_head_avx2(const float* q, const float* k, const float* v, std::int64_t n,
+                         std::int64_t pos0, std::int64_t ldq, std::int64_t ldkv, std::int64_t d,
+                         float* out, std::int64_t ldo, float* scratch);
+
+void rmsnorm(const float* x, const float* w, std::int64_t n, float eps, float* y) {
+  double ss = 0;
+  for (std::int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+  const float mean = static_cast<float>(ss / static_cast<double>(n));
+  const float scale = 1.0f / std::sqrt(mean + eps);
+  for (std::int64_t i = 0; i < n; ++i) y[i] = (x[i] * scale) * w[i];
+}
+
+Rope::Rope(std::int64_t head_dim, double theta, std::int64_t max_pos)
+    : d_(head_dim), max_pos_(max_pos), cos_(static_cast<std::size_t>(max_pos * head_dim / 2)),
+      sin_(cos_.size()) {
+  const std::int64_t half = d_ / 2;
+  for (std::int64_t p = 0; p < max_pos; ++p)
+    for (std::int64_t i = 0; i < half; ++i) {
+      const double angle = static_cast<double>(p) * std::pow(theta, -2.0 * static_cast<double>(i) / static_cast<double>(d_));
+      cos_[p * half + i] = static_cast<float>(std::cos(angle));
+      sin_[p * half + i] = static_cast<float>(std::sin(angle));
+    }
+}
+
+void Rope::apply(float* v, std::int64_t heads, std::int64_t pos) const {
+  const std::int64_t half = d_ / 2;
+  const float* c = cos_.data() + pos * half;
+  const float* s = sin_.data() + pos * half;
+  for (std::int64_t h = 0; h < heads; ++h) {
+    float* x = v + h * d_;
+    for (std::int64_t i = 0; i < half; ++i) {
+      const float a = x[i], b = x[i + half];
+      x[i] = a * c[i] - b * s[i];
+      x[i + half] = a * s[i] + b * c[i];
+    }
+  }
+}
+
+void attention(const float* q, const float* k_cache, const float* v_cache, std::int64_t n,
+               std::int64_t pos0, std::int64_t heads, std::int64_t kv_heads, std::int64_t d,
+               float* out, ThreadPool& pool) {
+  const std::int64_t group = heads / kv_heads;
+  const std::int64_t ctx = pos0 + n;
+  static const bool avx2 = isa_runnable(Isa::kAvx2);
+  const int T = pool.size();
+  // Scratch per thread: scores for n queries x ctx keys.
+  thread_local std::vector<float> scratch;
+  pool.run([&](int t) {
+    if (scratch.size() < static_cast<std::size_t>(n * ctx)) scratch.resize(static_cast<std::size_t>(n * ctx));
+    for (std::int64_t h = t; h < heads; h += T) {
+      const std::int64_t kvh = h / group;
+      const float* qh = q + h * d;
+      const float* kh = k_cache + kvh * d;
+      const float* vh = v_cache + kvh * d;
+      float* oh = out + h * d;
+      if (avx2) {
+        attention_head_avx2(qh, kh, vh, n, pos0, heads * d, kv_heads * d, d, oh, heads * d, scratch.data());
+      } else {
+        attention_head_scalar(qh, kh, vh, n, pos0, heads * d, kv_heads * d, d, oh, heads * d, scratch.data());
+      }
+    }
+  });
+}
+
+void attention_head_scalar(const float* q, const float* k, const float* v, std::int64_t n,
+                           std::int64_t pos0, std::int64_t ldq, std::int64_t ldkv, std::int64_t d,
+                           float* out, std::int64_t ldo, float* scratch) {
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  for (std::int64_t t = 0; t < n; ++t) {
+    const std::int64_t len = pos0 + t + 1;
+    float* s = scratch;
+    float mx = -INFINITY;
+    for (std::int64_t j = 0; j < len; ++j) {
+      float dot = 0;
+      for (std::int64_t i = 0; i < d; ++i) dot += q[t * ldq + i] * k[j * ldkv + i];
+      s[j] = dot * scale;
+      mx = std::max(mx, s[j]);
+    }
+    float sum = 0;
+    for (std::int64_t j = 0; j < len; ++j) {
+      s[j] = std::exp(s[j] - mx);
+      sum += s[j];
+    }
+    const float inv = 1.0f / sum;
+    float* o = out + t * ldo;
+    for (std::int64_t i = 0; i < d; ++i) o[i] = 0;
+    for (std::int64_t j = 0; j < len; ++j) {
+      const float p = s[j] * inv;
+      for (std::int64_t i = 0; i < d; ++i) o[i] += p * v[j * ldkv + i];
+    }
+  }
+}
+
+void glu_relu2(float* g, const float* u, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float r = g[i] > 0 ? g[i] : 0.0f;
+    g[i] = r * r * u[i];
+  }
+}
+
+void glu_silu(float* g, const float* u, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+}
+
+}  // namespace tritbench::models

@@ -1,0 +1,41 @@
+#pragma once
+// The non-BitLinear operations of the fast forward pass (spec/bitnet-formats.md section 5). They
+// are kernel-independent: whichever registry kernel runs the BitLinears, these run the same code, so
+// exact kernels give bit-identical logits.
+
+#include <cstdint>
+#include <vector>
+
+#include "kernels/runtime/thread_pool.h"
+
+namespace tritbench::models {
+
+// y[i] = x[i] * (1 / sqrt(mean(x^2) + eps)) * w[i]; the mean of squares accumulated in double, the
+// scale rounded to float (as ggml's rms_norm followed by the weight multiply). y may alias x.
+void rmsnorm(const float* x, const float* w, std::int64_t n, float eps, float* y);
+
+// NEOX-style rotary embedding of `heads` heads of dimension d at position pos, in place: pairs
+// (i, i + d/2) rotated by pos * theta^(-2i/d). Angles in double, rotation in float.
+class Rope {
+ public:
+  Rope(std::int64_t head_dim, double theta, std::int64_t max_pos);
+  void apply(float* v, std::int64_t heads, std::int64_t pos) const;
+
+ private:
+  std::int64_t d_, max_pos_;
+  std::vector<float> cos_, sin_;  // [max_pos x d/2]
+};
+
+// Causal GQA attention for tokens at positions [pos0, pos0 + n) of one sequence:
+//   out[t][h] = softmax_j(q[t][h] . k[j][h/g] / sqrt(d)) v[j][h/g]   for j <= pos0 + t
+// q: [n x heads*d]; k_cache, v_cache: [>= pos0+n x kv_heads*d] (the new tokens already stored);
+// out: [n x heads*d]. Heads are split across the pool; results do not depend on the thread count.
+void attention(const float* q, const float* k_cache, const float* v_cache, std::int64_t n,
+               std::int64_t pos0, std::int64_t heads, std::int64_t kv_heads, std::int64_t d,
+               float* out, ThreadPool& pool);
+
+// relu(g)^2 * u (bitnet-b1.58) or silu(g) * u (bitnet), into g.
+void glu_relu2(float* g, const float* u, std::int64_t n);
+void glu_silu(float* g, const float* u, std::int64_t n);
+
+}  // namespace tritbench::models

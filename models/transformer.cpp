@@ -1,0 +1,160 @@
+#include "models/transformer.h"
+
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+
+#include "reference/quantize.h"
+
+namespace tritbench::models {
+
+namespace {
+
+std::vector<float> norm_vector(const WeightSource& src, const std::string& name, std::int64_t n) {
+  const DenseTensor t = src.dense(name);
+  if (t.rows * t.cols != n)
+    throw std::invalid_argument(src.describe() + ": tensor '" + name + "' has " + std::to_string(t.rows * t.cols) +
+                                " elements, expected " + std::to_string(n));
+  return t.to_float();
+}
+
+}  // namespace
+
+Transformer::Transformer(const WeightSource& src, const KernelInfo& kernel, ThreadPool& pool,
+                         TransformerOptions opts)
+    : cfg_(src.config()), kernel_(&kernel), pool_(&pool),
+      ctx_(opts.context > 0 ? opts.context : std::min<std::int64_t>(cfg_.context, 4096)),
+      rope_(cfg_.head_dim, cfg_.rope_theta, ctx_) {
+  if (cfg_.heads % cfg_.kv_heads != 0)
+    throw std::invalid_argument(src.describe() + ": head_count " + std::to_string(cfg_.heads) +
+                                " is not a multiple of head_count_kv " + std::to_string(cfg_.kv_heads));
+  const auto t0 = std::chrono::steady_clock::now();
+  auto pack = [&](std::int64_t l, const char* what, std::int64_t M, std::int64_t K) {
+    const std::string name = layer_tensor(l, what);
+    TernaryMatrix t = src.ternary(name);
+    if (t.M != M || t.K != K)
+      throw std::invalid_argument(src.describe() + ": tensor '" + name + "' is " + std::to_string(t.M) + "x" +
+                                  std::to_string(t.K) + ", expected " + std::to_string(M) + "x" + std::to_string(K));
+    PackedWeights p = pack_weights(kernel, t);
+    packed_bytes_ += p.bytes();
+    return p;
+  };
+  const ModelConfig& c = cfg_;
+  layers_.resize(static_cast<std::size_t>(c.layers));
+  for (std::int64_t l = 0; l < c.layers; ++l) {
+    Layer& L = layers_[l];
+    L.attn_norm = norm_vector(src, layer_tensor(l, "attn_norm"), c.hidden);
+    if (c.sub_norms) L.attn_sub_norm = norm_vector(src, layer_tensor(l, "attn_sub_norm"), c.q_dim());
+    L.ffn_norm = norm_vector(src, layer_tensor(l, "ffn_norm"), c.hidden);
+    if (c.sub_norms) L.ffn_sub_norm = norm_vector(src, layer_tensor(l, "ffn_sub_norm"), c.ffn);
+    L.wq = pack(l, "attn_q", c.q_dim(), c.hidden);
+    L.wk = pack(l, "attn_k", c.kv_dim(), c.hidden);
+    L.wv = pack(l, "attn_v", c.kv_dim(), c.hidden);
+    L.wo = pack(l, "attn_output", c.hidden, c.q_dim());
+    L.wgate = pack(l, "ffn_gate", c.ffn, c.hidden);
+    L.wup = pack(l, "ffn_up", c.ffn, c.hidden);
+    L.wdown = pack(l, "ffn_down", c.hidden, c.ffn);
+    L.k_cache.assign(static_cast<std::size_t>(ctx_ * c.kv_dim()), 0.0f);
+    L.v_cache.assign(static_cast<std::size_t>(ctx_ * c.kv_dim()), 0.0f);
+  }
+  pack_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  embd_ = src.dense("token_embd.weight");
+  if (embd_.rows != c.vocab || embd_.cols != c.hidden)
+    throw std::invalid_argument(src.describe() + ": token_embd.weight is " + std::to_string(embd_.rows) + "x" +
+                                std::to_string(embd_.cols) + ", expected " + std::to_string(c.vocab) + "x" +
+                                std::to_string(c.hidden));
+  output_norm_ = norm_vector(src, "output_norm.weight", c.hidden);
+  const bool separate = src.has("output.weight");
+  const DenseTensor out = separate ? src.dense("output.weight") : embd_;
+  if (out.rows != c.vocab || out.cols != c.hidden)
+    throw std::invalid_argument(src.describe() + ": output.weight has the wrong shape");
+  output_ = std::make_unique<OutputMatrix>(out, opts.output);
+}
+
+void Transformer::linear(const PackedWeights& w, const QuantizedBatch& a, float* y) {
+  prepare_activations(w, a, ws_);
+  gemm_f32(w, ws_, y, w.M, pool_);
+}
+
+void Transformer::forward(const std::int32_t* tokens, std::int64_t n, float* logits) {
+  const ModelConfig& c = cfg_;
+  if (pos_ + n > ctx_)
+    throw std::invalid_argument("context overflow: position " + std::to_string(pos_ + n) + " exceeds the KV cache of " +
+                                std::to_string(ctx_) + " positions");
+  const std::int64_t H = c.hidden, Q = c.q_dim(), KV = c.kv_dim(), F = c.ffn;
+  auto grow = [n](std::vector<float>& v, std::int64_t width) {
+    if (v.size() < static_cast<std::size_t>(n * width)) v.resize(static_cast<std::size_t>(n * width));
+  };
+  grow(x_, H);
+  grow(h_, std::max(H, Q));
+  grow(q_, Q);
+  grow(k_, KV);
+  grow(v_, KV);
+  grow(att_, std::max(Q, H));
+  grow(g_, std::max(F, H));
+  grow(u_, F);
+  for (std::int64_t t = 0; t < n; ++t) {
+    if (tokens[t] < 0 || tokens[t] >= c.vocab)
+      throw std::invalid_argument("token id " + std::to_string(tokens[t]) + " is outside the vocabulary [0, " +
+                                  std::to_string(c.vocab) + ")");
+    embd_.row_to_float(tokens[t], x_.data() + t * H);
+  }
+  for (Layer& L : layers_) {
+    // Attention block.
+    for (std::int64_t t = 0; t < n; ++t) rmsnorm(x_.data() + t * H, L.attn_norm.data(), H, c.eps, h_.data() + t * H);
+    reference::quantize_activations(h_.data(), n, H, H, qa_);
+    linear(L.wq, qa_, q_.data());
+    linear(L.wk, qa_, k_.data());
+    linear(L.wv, qa_, v_.data());
+    for (std::int64_t t = 0; t < n; ++t) {
+      rope_.apply(q_.data() + t * Q, c.heads, pos_ + t);
+      rope_.apply(k_.data() + t * KV, c.kv_heads, pos_ + t);
+    }
+    std::memcpy(L.k_cache.data() + pos_ * KV, k_.data(), static_cast<std::size_t>(n * KV) * 4);
+    std::memcpy(L.v_cache.data() + pos_ * KV, v_.data(), static_cast<std::size_t>(n * KV) * 4);
+    attention(q_.data(), L.k_cache.data(), L.v_cache.data(), n, pos_, c.heads, c.kv_heads, c.head_dim,
+              att_.data(), *pool_);
+    if (c.sub_norms)
+      for (std::int64_t t = 0; t < n; ++t)
+        rmsnorm(att_.data() + t * Q, L.attn_sub_norm.data(), Q, c.eps, att_.data() + t * Q);
+    reference::quantize_activations(att_.data(), n, Q, Q, qa_);
+    linear(L.wo, qa_, h_.data());
+    for (std::int64_t i = 0; i < n * H; ++i) x_[i] += h_[i];
+    // Feed-forward block.
+    for (std::int64_t t = 0; t < n; ++t) rmsnorm(x_.data() + t * H, L.ffn_norm.data(), H, c.eps, h_.data() + t * H);
+    reference::quantize_activations(h_.data(), n, H, H, qa_);
+    linear(L.wgate, qa_, g_.data());
+    linear(L.wup, qa_, u_.data());
+    if (c.act == Activation::kReluSquared) {
+      glu_relu2(g_.data(), u_.data(), n * F);
+    } else {
+      glu_silu(g_.data(), u_.data(), n * F);
+    }
+    if (c.sub_norms)
+      for (std::int64_t t = 0; t < n; ++t)
+        rmsnorm(g_.data() + t * F, L.ffn_sub_norm.data(), F, c.eps, g_.data() + t * F);
+    reference::quantize_activations(g_.data(), n, F, F, qa_);
+    linear(L.wdown, qa_, h_.data());
+    for (std::int64_t i = 0; i < n * H; ++i) x_[i] += h_[i];
+  }
+  pos_ += n;
+  if (logits) {
+    float* last = x_.data() + (n - 1) * H;
+    rmsnorm(last, output_norm_.data(), H, c.eps, h_.data());
+    output_->logits(h_.data(), logits, *pool_);
+  }
+}
+
+void Transformer::prefill(std::span<const std::int32_t> tokens, std::int64_t batch, float* logits) {
+  const auto n = static_cast<std::int64_t>(tokens.size());
+  if (n == 0) return;
+  if (batch <= 0) batch = n;
+  for (std::int64_t i = 0; i < n; i += batch) {
+    const std::int64_t m = std::min(batch, n - i);
+    forward(tokens.data() + i, m, i + m == n ? logits : nullptr);
+  }
+}
+
+void Transformer::decode(std::int32_t token, float* logits) { forward(&token, 1, logits); }
+
+}  // namespace tritbench::models

@@ -1,0 +1,80 @@
+#pragma once
+// The fast BitNet b1.58 forward pass (spec/bitnet-formats.md section 5): every BitLinear through one
+// registry kernel, everything else in float (models/ops.h), KV cache in float, one thread pool.
+//
+// Weights are packed once at construction (pack_seconds) and the canonical tensors dropped, so the
+// resident size is the packed weights + output matrix + KV cache. The BitLinears sharing an input
+// (q/k/v, gate/up) share one activation quantization, as the arithmetic is identical either way.
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "kernels/runtime/gemm.h"
+#include "models/ops.h"
+#include "models/output.h"
+#include "models/weights.h"
+
+namespace tritbench::models {
+
+struct TransformerOptions {
+  std::int64_t context = 0;  // KV cache positions (0: the model's context_length, capped at 4096)
+  OutputType output = OutputType::kAsStored;
+};
+
+class Transformer {
+ public:
+  // Packs every BitLinear of `src` for `kernel`; throws std::invalid_argument if the kernel cannot
+  // run here or a tensor has the wrong shape.
+  Transformer(const WeightSource& src, const KernelInfo& kernel, ThreadPool& pool,
+              TransformerOptions opts = {});
+
+  // Appends tokens at the current position in batches of `batch` (<= 0: all at once); the logits of
+  // the last token go to `logits` (vocab floats) if not null.
+  void prefill(std::span<const std::int32_t> tokens, std::int64_t batch, float* logits);
+  // One token; logits (vocab floats) if not null.
+  void decode(std::int32_t token, float* logits);
+  void reset() { pos_ = 0; }
+  // Runs later calls on another pool (e.g. a different thread count) without repacking.
+  void set_pool(ThreadPool& pool) { pool_ = &pool; }
+
+  std::int64_t position() const { return pos_; }
+  std::int64_t context() const { return ctx_; }
+  const ModelConfig& config() const { return cfg_; }
+  const KernelInfo& kernel() const { return *kernel_; }
+  double pack_seconds() const { return pack_seconds_; }
+  std::size_t packed_bytes() const { return packed_bytes_; }
+  std::size_t kv_bytes() const { return static_cast<std::size_t>(2 * cfg_.layers * ctx_ * cfg_.kv_dim()) * 4; }
+  const OutputMatrix& output() const { return *output_; }
+
+ private:
+  struct Layer {
+    std::vector<float> attn_norm, attn_sub_norm, ffn_norm, ffn_sub_norm;
+    PackedWeights wq, wk, wv, wo, wgate, wup, wdown;
+    std::vector<float> k_cache, v_cache;  // [ctx x kv_dim]
+  };
+  // Runs tokens [0, n) of the batch at positions pos_.. through all layers; logits of the last one.
+  void forward(const std::int32_t* tokens, std::int64_t n, float* logits);
+  void linear(const PackedWeights& w, const QuantizedBatch& a, float* y);
+
+  ModelConfig cfg_;
+  const KernelInfo* kernel_;
+  ThreadPool* pool_;
+  std::int64_t ctx_;
+  std::int64_t pos_ = 0;
+  std::vector<Layer> layers_;
+  DenseTensor embd_;
+  std::vector<float> output_norm_;
+  std::unique_ptr<OutputMatrix> output_;
+  Rope rope_;
+  double pack_seconds_ = 0;
+  std::size_t packed_bytes_ = 0;
+  // Scratch, sized for the largest batch seen.
+  std::vector<float> x_, h_, q_, k_, v_, att_, g_, u_;
+  QuantizedBatch qa_;
+  GemmWorkspace ws_;
+};
+
+}  // namespace tritbench::models

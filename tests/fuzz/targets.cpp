@@ -1,0 +1,171 @@
+#include "tests/fuzz/targets.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "harness/lib/experiment.h"
+#include "models/gguf_source.h"
+#include "models/synth.h"
+#include "models/tokenizer.h"
+#include "models/vocab_synthetic.h"
+
+namespace tritbench::fuzz {
+
+namespace {
+
+const models::Tokenizer& synthetic_tokenizer() {
+  static const models::Tokenizer t(models::synthetic_gpt2_vocab(2048));
+  return t;
+}
+const models::Tokenizer& synthetic_spm() {
+  static const models::Tokenizer t(models::synthetic_llama_vocab(1024));
+  return t;
+}
+
+// Reads little pieces off the input: the vocabulary target builds a TokenizerSpec from them.
+struct Reader {
+  const std::uint8_t* p;
+  std::size_t n;
+  std::uint8_t byte() {
+    if (!n) return 0;
+    --n;
+    return *p++;
+  }
+  std::string str() {
+    std::size_t len = byte() % 12;
+    std::string s;
+    while (len-- && n) s += static_cast<char>(byte());
+    return s;
+  }
+};
+
+}  // namespace
+
+int experiment(const std::uint8_t* data, std::size_t size) {
+  try {
+    const auto j = nlohmann::json::parse(data, data + size);
+    (void)experiment::parse(j, "fuzz.json");
+  } catch (const std::exception&) {
+  }
+  return 0;
+}
+
+int tokenizer_encode(const std::uint8_t* data, std::size_t size) {
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  const auto& t = synthetic_tokenizer();
+  const auto ids = t.encode(text, false, false);
+  if (t.decode(ids) != text) throw std::logic_error("gpt2 tokenizer round trip failed");  // a finding
+  (void)synthetic_spm().encode(text, true, true);
+  return 0;
+}
+
+int tokenizer_vocab(const std::uint8_t* data, std::size_t size) {
+  Reader r{data, size};
+  models::TokenizerSpec spec;
+  spec.model = r.byte() % 2 ? "gpt2" : "llama";
+  spec.pre = r.byte() % 2 ? "llama-bpe" : "default";
+  const int tokens = r.byte() % 64;
+  for (int i = 0; i < tokens; ++i) {
+    spec.tokens.push_back(r.str());
+    if (r.byte() % 4 == 0) spec.types.push_back(static_cast<models::TokenType>(r.byte() % 8));
+    spec.scores.push_back(static_cast<float>(static_cast<std::int8_t>(r.byte())));
+  }
+  const int merges = r.byte() % 32;
+  for (int i = 0; i < merges; ++i) spec.merges.push_back(r.str() + " " + r.str());
+  spec.bos = static_cast<std::int8_t>(r.byte());
+  spec.eos = static_cast<std::int8_t>(r.byte());
+  spec.add_bos = r.byte() % 2;
+  try {
+    const models::Tokenizer t(spec);
+    const std::string text(reinterpret_cast<const char*>(r.p), r.n);
+    (void)t.decode(t.encode(text));
+  } catch (const std::invalid_argument&) {
+  }
+  return 0;
+}
+
+// Stricter than the others: the GGUF reader's only failure mode is GgufError (naming the file and
+// the field), so any other exception escapes and is a finding too.
+int gguf(const std::uint8_t* data, std::size_t size) {
+  try {
+    const models::GgufSource s(
+        models::GgufFile::parse(std::vector<std::uint8_t>(data, data + size), "fuzz.gguf"));
+    for (const auto& n : s.tensor_names()) {
+      if (models::is_bitlinear_weight(n)) {
+        (void)s.ternary(n);
+      } else {
+        (void)s.dense(n).to_float();
+      }
+    }
+  } catch (const models::GgufError&) {
+  }
+  return 0;
+}
+
+namespace {
+// Small complete models in bitnet.cpp's layout (both architectures, one layer, about 25 KB each).
+std::vector<std::string> gguf_seeds() {
+  std::vector<std::string> out;
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("tritbench_fuzz_seed_" + std::to_string(::getpid()) + ".gguf");
+  for (const char* preset : {"tiny", "tiny-silu"}) {
+    models::ModelConfig c = *models::find_preset(preset);
+    c.layers = 1;
+    c.hidden = c.head_dim = 32;
+    c.heads = c.kv_heads = 1;
+    c.ffn = 64;
+    c.vocab = 262;  // the smallest synthetic_gpt2_vocab
+    models::write_synthetic_gguf(models::SyntheticSource(c, 1), path.string());
+    std::ifstream f(path, std::ios::binary);
+    out.emplace_back(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  }
+  std::filesystem::remove(path);
+  return out;
+}
+
+std::vector<std::string> experiment_seeds() {
+  return {R"({"name": "q", "checks": {"kernels": true, "e2e": {"model": "synthetic:tiny", "steps": 4}},
+              "sweeps": [{"kernels": ["i2s", "naive"], "shapes": "2b4t,64x64", "batch": [1, 8], "threads": [1, 2],
+                          "hot": true, "repetitions": 3, "min_time": 0.05}],
+              "e2e": [{"model": "synthetic:small", "seed": 3, "kernels": "i2s*", "prompt": [128], "gen": 32,
+                       "batch": [0, 1], "threads": [1], "repetitions": 2, "output_type": "f16"}]})",
+          R"({"e2e": [{"model": "synthetic:tiny"}]})"};
+}
+std::vector<std::string> text_seeds() {
+  return {"Hello, world! It's 2026: 1234567 tokens.", "  \t\r\n  code(x) { return x * 2; }",
+          "日本語のテキストと عربي و हिन्दी 👩‍👩‍👧‍👦🏽", std::string("\xff\xfe\xc0\xaf\xed\xa0\x80 bad bytes", 19),
+          "<|begin_of_text|>User: hi<|eot_id|>"};
+}
+std::vector<std::string> vocab_seeds() {
+  std::string s = {1, 1, 8};
+  for (const char* tok : {"a", "b", "ab", "c", "abc", " ", "\xc4\xa0", "<s>"}) {
+    s += static_cast<char>(std::char_traits<char>::length(tok));
+    s += tok;
+    s += '\x01';
+    s += '\x00';
+  }
+  s += '\x02';
+  for (const char* m : {"a", "b", "ab", "c"}) {
+    s += static_cast<char>(std::char_traits<char>::length(m));
+    s += m;
+  }
+  return {s + "abcab c", std::string(64, '\x03')};
+}
+}  // namespace
+
+const std::vector<Target>& targets() {
+  static const std::vector<Target> t = {
+      {"experiment", experiment, experiment_seeds},
+      {"tokenizer_encode", tokenizer_encode, text_seeds},
+      {"tokenizer_vocab", tokenizer_vocab, vocab_seeds},
+      {"gguf", gguf, gguf_seeds},
+  };
+  return t;
+}
+
+}  // namespace tritbench::fuzz

@@ -1,0 +1,121 @@
+// The CLI as a user meets it: bad input gets a clear error and exit status 2, never a crash.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+namespace tritbench {
+namespace {
+
+int run_cli(const std::string& args, std::string* out = nullptr, const std::string& env = "") {
+  const std::string cmd = env + " " + std::string(TRITBENCH_CLI) + " " + args + " 2>&1";
+  FILE* f = popen(cmd.c_str(), "r");
+  std::string text;
+  char buf[4096];
+  while (std::size_t n = fread(buf, 1, sizeof buf, f)) text.append(buf, n);
+  const int status = pclose(f);
+  if (out) *out = text;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(Cli, HelpAndList) {
+  std::string out;
+  EXPECT_EQ(run_cli("--help", &out), 0);
+  EXPECT_NE(out.find("check"), std::string::npos);
+  for (const char* cmd : {"list", "check", "kernels", "e2e", "run", "compare", "sysinfo"}) {
+    EXPECT_EQ(run_cli(std::string(cmd) + " --help", &out), 0) << cmd;
+    EXPECT_NE(out.find("usage: tritbench " + std::string(cmd)), std::string::npos) << cmd;
+  }
+  EXPECT_EQ(run_cli("list", &out), 0);
+  EXPECT_NE(out.find("i2s__scalar"), std::string::npos);
+  EXPECT_EQ(run_cli("sysinfo --json", &out), 0);
+  EXPECT_TRUE(nlohmann::json::parse(out).contains("cpu"));
+}
+
+TEST(Cli, BadValuesAreRefusedByName) {
+  struct Case {
+    const char* args;
+    const char* expect;
+  };
+  const Case cases[] = {
+      {"frobnicate", "unknown command 'frobnicate'"},
+      {"check -k nope", "unknown kernel 'nope'"},
+      {"check -t 0", "-t: 0 is out of range"},
+      {"check -t -3", "-t: -3 is out of range"},
+      {"check -t two", "-t: 'two' is not an integer"},
+      {"check --bogus", "unknown option --bogus"},
+      {"kernels -b 99999999999999999999", "-b: '99999999999999999999' is not an integer"},
+      {"kernels -r 0", "-r: 0 is out of range"},
+      {"kernels --min-time abc", "--min-time: 'abc' is not a number"},
+      {"kernels --shapes 12y4", "neither a model preset"},
+      {"kernels -o xml", "-o: unknown format 'xml'"},
+      {"e2e --synthetic nosuch", "unknown synthetic preset 'nosuch'"},
+      {"e2e", "give exactly one of -m FILE or --synthetic PRESET"},
+      {"e2e --synthetic tiny -p 70000 -n 1", "exceed the 65536 supported"},
+      {"e2e --synthetic tiny --output-type f8", "output type 'f8'"},
+      {"run /nonexistent/x.json", "cannot open the experiment file"},
+      {"compare a.json", "usage: tritbench compare"},
+  };
+  for (const auto& c : cases) {
+    std::string out;
+    EXPECT_EQ(run_cli(c.args, &out), 2) << c.args << "\n" << out;
+    EXPECT_NE(out.find(c.expect), std::string::npos) << c.args << "\n" << out;
+  }
+  std::string out;
+  EXPECT_EQ(run_cli("list", &out, "TRITBENCH_ISA=sse9"), 2);
+  EXPECT_NE(out.find("TRITBENCH_ISA: unknown ISA level 'sse9'"), std::string::npos) << out;
+}
+
+TEST(Cli, IsaCapSkipsRowsAndSaysSo) {
+  std::string out;
+  EXPECT_EQ(run_cli("check -k 'i2s*' -t 1", &out, "TRITBENCH_ISA=scalar"), 0) << out;
+  EXPECT_NE(out.find("capped"), std::string::npos) << out;
+  EXPECT_NE(out.find("ok   i2s__scalar"), std::string::npos) << out;
+  EXPECT_NE(out.find("skip i2s__avx2: SKIPPED (needs avx2, capped to scalar by TRITBENCH_ISA=scalar)"), std::string::npos) << out;
+}
+
+TEST(Cli, UnwritableResultsDirectoryIsAClearError) {
+  const auto dir = std::filesystem::temp_directory_path() / ("tritbench-cli-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "e.json") << R"({"checks": {"e2e": {"model": "synthetic:tiny", "steps": 2}}})";
+  std::ofstream(dir / "file") << "not a directory";
+  std::string out;
+  EXPECT_EQ(run_cli("run " + (dir / "e.json").string() + " --results-dir " + (dir / "file").string(), &out), 2) << out;
+  EXPECT_NE(out.find("cannot create results folder"), std::string::npos) << out;
+  std::filesystem::remove_all(dir);
+}
+
+// Results are written to a temporary file and renamed: killing a run at any moment leaves the
+// previous file intact or the new one complete, never a torn file.
+TEST(Cli, KilledRunNeverLeavesATornResultFile) {
+  const auto dir = std::filesystem::temp_directory_path() / ("tritbench-kill-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "e.json") << R"({"sweeps": [{"kernels": "naive", "shapes": "64x64", "batch": [1,2,3,4,5,6,7,8,9,10,11,12],
+    "hot": true, "repetitions": 2, "min_time": 0.02}]})";
+  const auto out = dir / "out.json";
+  std::ofstream(out) << R"({"previous": true})";
+  for (int delay_ms : {30, 120, 250}) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      const std::string e = (dir / "e.json").string(), o = out.string();
+      execl(TRITBENCH_CLI, TRITBENCH_CLI, "run", e.c_str(), "--out", o.c_str(), "--no-roofline", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    const auto j = nlohmann::json::parse(std::ifstream(out));  // throws on a torn file
+    EXPECT_TRUE(j.contains("previous") || j.contains("sweeps")) << "delay " << delay_ms;
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace tritbench

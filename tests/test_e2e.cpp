@@ -1,0 +1,205 @@
+// End to end: the fast forward pass against the reference, across kernels and thread counts.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+
+#include "harness/lib/e2e_check.h"
+#include "kernels/registry.h"
+#include "models/f16.h"
+#include "models/output.h"
+#include "models/transformer.h"
+#include "reference/forward.h"
+
+namespace tritbench {
+namespace {
+
+std::vector<const KernelInfo*> all_rows() {
+  std::vector<const KernelInfo*> v;
+  for (const auto& k : registry()) v.push_back(&k);
+  return v;
+}
+
+TEST(E2e, EveryExactKernelBitIdenticalAndMatchesReference) {
+  for (const char* preset : {"tiny", "tiny-silu"}) {
+    models::SyntheticSource src(*models::find_preset(preset), 1);
+    const auto rep = check::check_e2e(src, check::default_prompt(src.config().vocab, 8), 32, all_rows(), {1, 2});
+    for (const auto& r : rep.runs) {
+      EXPECT_TRUE(r.error.empty()) << preset << " " << r.kernel << ": " << r.error;
+      if (!r.exact) continue;
+      EXPECT_TRUE(r.identical_to_baseline) << preset << " " << r.kernel << " t=" << r.threads << ": " << r.first_difference;
+      EXPECT_TRUE(r.tokens_match_reference) << preset << " " << r.kernel << " diverges at " << r.reference_divergence_step;
+      EXPECT_LE(r.worst_nmse, check::kE2eNmseBound) << preset << " " << r.kernel;
+    }
+    EXPECT_TRUE(rep.pass) << preset;
+  }
+}
+
+// The reference must see graph errors the kernels cannot: a source whose config swaps the FFN
+// activation, fed to the reference only, must be far outside the bound.
+class SwappedActivation : public models::WeightSource {
+ public:
+  explicit SwappedActivation(const models::WeightSource& s) : s_(s), cfg_(s.config()) {
+    cfg_.act = cfg_.act == models::Activation::kSilu ? models::Activation::kReluSquared : models::Activation::kSilu;
+  }
+  const models::ModelConfig& config() const override { return cfg_; }
+  TernaryMatrix ternary(const std::string& n) const override { return s_.ternary(n); }
+  models::DenseTensor dense(const std::string& n) const override { return s_.dense(n); }
+  bool has(const std::string& n) const override { return s_.has(n); }
+  std::string describe() const override { return "swapped"; }
+
+ private:
+  const models::WeightSource& s_;
+  models::ModelConfig cfg_;
+};
+
+TEST(E2e, ReferenceCatchesAWrongActivation) {
+  models::SyntheticSource src(*models::find_preset("tiny"), 1);
+  const auto prompt = check::default_prompt(src.config().vocab, 8);
+  reference::ReferenceModel wrong(SwappedActivation{src});
+  const auto ref = wrong.logits(prompt);
+  ThreadPool pool(1);
+  models::Transformer tf(src, *find_kernel("naive__scalar"), pool, {16, models::OutputType::kAsStored});
+  std::vector<float> l(static_cast<std::size_t>(src.config().vocab));
+  tf.prefill(prompt, 0, l.data());
+  double err2 = 0, ref2 = 0;
+  for (std::size_t i = 0; i < l.size(); ++i) {
+    err2 += (l[i] - ref[i]) * (l[i] - ref[i]);
+    ref2 += ref[i] * ref[i];
+  }
+  EXPECT_GT(err2 / ref2, 1e-2);
+}
+
+TEST(E2e, BatchedPrefillAgreesWithOneTokenAtATime) {
+  models::SyntheticSource src(*models::find_preset("tiny"), 3);
+  ThreadPool pool(2);
+  models::Transformer tf(src, *resolve_kernels("i2s").at(0), pool, {64, models::OutputType::kAsStored});
+  const auto prompt = check::default_prompt(src.config().vocab, 20);
+  std::vector<float> a(static_cast<std::size_t>(src.config().vocab)), b(a.size()), c(a.size());
+  tf.prefill(prompt, 0, a.data());
+  tf.reset();
+  tf.prefill(prompt, 1, b.data());
+  tf.reset();
+  tf.prefill(prompt, 7, c.data());
+  double err_b = 0, err_c = 0, ref2 = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    err_b += (a[i] - b[i]) * (a[i] - b[i]);
+    err_c += (a[i] - c[i]) * (a[i] - c[i]);
+    ref2 += a[i] * a[i];
+  }
+  // Same arithmetic up to the attention's float summation order.
+  EXPECT_LT(err_b / ref2, 1e-8);
+  EXPECT_LT(err_c / ref2, 1e-8);
+  EXPECT_EQ(tf.position(), 20);
+}
+
+TEST(E2e, BadInputIsRefused) {
+  models::SyntheticSource src(*models::find_preset("tiny"), 1);
+  ThreadPool pool(1);
+  models::Transformer tf(src, *find_kernel("i2s__scalar"), pool, {4, models::OutputType::kAsStored});
+  std::vector<float> l(static_cast<std::size_t>(src.config().vocab));
+  EXPECT_THROW(tf.decode(static_cast<std::int32_t>(src.config().vocab), l.data()), std::invalid_argument);
+  EXPECT_THROW(tf.decode(-1, l.data()), std::invalid_argument);
+  const std::vector<std::int32_t> five = {1, 2, 3, 4, 5};
+  try {
+    tf.prefill(five, 0, l.data());
+    FAIL() << "context overflow accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("KV cache of 4"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Output, TypesAgreeWithinTheirPrecision) {
+  models::SyntheticSource src(*models::find_preset("tiny-silu"), 2);  // untied: has output.weight
+  const models::DenseTensor w = src.dense("output.weight");
+  ThreadPool pool(2);
+  std::vector<float> h(static_cast<std::size_t>(w.cols));
+  for (std::size_t i = 0; i < h.size(); ++i) h[i] = std::sin(0.37f * static_cast<float>(i));
+  std::vector<double> exact(static_cast<std::size_t>(w.rows));
+  std::vector<float> row(static_cast<std::size_t>(w.cols));
+  for (std::int64_t r = 0; r < w.rows; ++r) {
+    w.row_to_float(r, row.data());
+    double s = 0;
+    for (std::int64_t i = 0; i < w.cols; ++i) s += static_cast<double>(row[i]) * h[i];
+    exact[r] = s;
+  }
+  for (auto [type, tol] : {std::pair{models::OutputType::kF16, 1e-10}, {models::OutputType::kF32, 1e-10},
+                           {models::OutputType::kQ8_0, 1e-3}}) {
+    models::OutputMatrix m(w, type);
+    std::vector<float> out(static_cast<std::size_t>(w.rows));
+    m.logits(h.data(), out.data(), pool);
+    double err2 = 0, ref2 = 0;
+    for (std::size_t r = 0; r < out.size(); ++r) {
+      err2 += (out[r] - exact[r]) * (out[r] - exact[r]);
+      ref2 += exact[r] * exact[r];
+    }
+    EXPECT_LT(err2 / ref2, tol) << models::output_type_name(type);
+  }
+}
+
+TEST(F16, ConversionsRoundTripAndRoundToEven) {
+  for (std::uint32_t h = 0; h < 65536; ++h) {
+    const float f = f16_to_f32(static_cast<std::uint16_t>(h));
+    if (std::isnan(f)) continue;
+    ASSERT_EQ(f32_to_f16(f), h) << std::hex << h;
+  }
+  EXPECT_EQ(f32_to_f16(1.0f), 0x3c00);
+  EXPECT_EQ(f32_to_f16(65504.0f), 0x7bff);
+  EXPECT_EQ(f32_to_f16(65520.0f), 0x7c00);  // rounds to infinity
+  EXPECT_EQ(f32_to_f16(1.0f + 0x1p-11f), 0x3c00);  // tie -> even
+  EXPECT_EQ(f32_to_f16(1.0f + 3 * 0x1p-11f), 0x3c02);  // tie -> even (up)
+  EXPECT_EQ(f32_to_f16(0x1p-25f), 0x0000);  // tie between 0 and the smallest subnormal -> 0
+  EXPECT_EQ(f32_to_f16(0x1.8p-25f), 0x0001);
+  EXPECT_TRUE(std::isnan(f16_to_f32(f32_to_f16(std::numeric_limits<float>::quiet_NaN()))));
+  EXPECT_EQ(f32_to_bf16(1.0f), 0x3f80);
+  EXPECT_EQ(bf16_to_f32(0x3f80), 1.0f);
+  EXPECT_EQ(f32_to_bf16(1.0f + 0x1p-8f), 0x3f80);  // tie -> even
+}
+
+TEST(Synthetic, DeterministicAndRealisticStatistics) {
+  models::SyntheticSource a(*models::find_preset("tiny"), 5), b(*models::find_preset("tiny"), 5),
+      c(*models::find_preset("tiny"), 6);
+  const auto ta = a.ternary("blk.1.ffn_up.weight"), tb = b.ternary("blk.1.ffn_up.weight"),
+             tc = c.ternary("blk.1.ffn_up.weight");
+  EXPECT_EQ(ta.w, tb.w);
+  EXPECT_EQ(ta.scale, tb.scale);
+  EXPECT_NE(ta.w, tc.w);
+  std::int64_t zeros = 0;
+  for (auto v : ta.w) zeros += v == 0;
+  const double frac = static_cast<double>(zeros) / static_cast<double>(ta.w.size());
+  EXPECT_NEAR(frac, 1.0 / 3.0, 0.02);
+  EXPECT_EQ(a.tensor_names().size(), 2u * 11 + 2);
+  EXPECT_THROW(a.ternary("blk.9.attn_q.weight"), std::invalid_argument);
+  EXPECT_THROW(a.dense("blk.0.attn_q.weight"), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace tritbench
+
+namespace tritbench {
+namespace {
+
+// results/golden/*.json hold the reference path's outputs when they were written: a change that
+// alters the numbers is caught here even if every kernel (and the reference) changed together.
+TEST(Golden, EveryExactKernelReproducesTheGoldenOutputs) {
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(TRITBENCH_SOURCE_DIR) + "/results/golden")) {
+    if (entry.path().extension() != ".json") continue;
+    ++files;
+    const auto g = nlohmann::json::parse(std::ifstream(entry.path()));
+    const std::string model = g["model"];
+    ASSERT_EQ(model.rfind("synthetic:", 0), 0u) << entry.path();
+    models::SyntheticSource src(*models::find_preset(model.substr(10)), g["seed"].get<std::uint64_t>());
+    const auto rep = check::check_e2e(src, g["prompt"].get<std::vector<std::int32_t>>(), g["steps"].get<std::int64_t>(),
+                                      all_rows(), {1, 2});
+    for (const auto& p : check::check_golden(rep, g)) ADD_FAILURE() << entry.path() << ": " << p;
+    EXPECT_TRUE(rep.pass) << entry.path();
+  }
+  EXPECT_GE(files, 2);
+}
+
+}  // namespace
+}  // namespace tritbench
