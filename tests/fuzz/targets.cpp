@@ -61,8 +61,7 @@ int tokenizer_encode(const std::uint8_t* data, std::size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
   const auto& t = synthetic_tokenizer();
   const auto ids = t.encode(text, false, false);
-  if (t.decode(ids) != text)
-    throw std::logic_error("gpt2 tokenizer round trip failed");  // a finding
+  if (t.decode(ids) != text) throw std::logic_error("gpt2 tokenizer round trip failed");  // a finding
   (void)synthetic_spm().encode(text, true, true);
   return 0;
 }
@@ -214,20 +213,17 @@ std::vector<std::string> hf_json_seeds() {
 }
 
 std::vector<std::string> experiment_seeds() {
-  return {
-      R"({"name": "q", "checks": {"kernels": true, "e2e": {"model": "synthetic:tiny", "steps": 4}},
+  return {R"({"name": "q", "checks": {"kernels": true, "e2e": {"model": "synthetic:tiny", "steps": 4}},
               "sweeps": [{"kernels": ["i2s", "naive"], "shapes": "2b4t,64x64", "batch": [1, 8], "threads": [1, 2],
                           "hot": true, "repetitions": 3, "min_time": 0.05}],
               "e2e": [{"model": "synthetic:small", "seed": 3, "kernels": "i2s*", "prompt": [128], "gen": 32,
                        "batch": [0, 1], "threads": [1], "repetitions": 2, "output_type": "f16"}]})",
-      R"({"e2e": [{"model": "synthetic:tiny"}]})"};
+          R"({"e2e": [{"model": "synthetic:tiny"}]})"};
 }
 std::vector<std::string> text_seeds() {
-  return {
-      "Hello, world! It's 2026: 1234567 tokens.", "  \t\r\n  code(x) { return x * 2; }",
-      "日本語のテキストと عربي و हिन्दी 👩‍👩‍👧‍👦🏽",
-      std::string("\xff\xfe\xc0\xaf\xed\xa0\x80 bad bytes", 19),
-      "<|begin_of_text|>User: hi<|eot_id|>"};
+  return {"Hello, world! It's 2026: 1234567 tokens.", "  \t\r\n  code(x) { return x * 2; }",
+          "日本語のテキストと عربي و हिन्दी 👩‍👩‍👧‍👦🏽", std::string("\xff\xfe\xc0\xaf\xed\xa0\x80 bad bytes", 19),
+          "<|begin_of_text|>User: hi<|eot_id|>"};
 }
 std::vector<std::string> vocab_seeds() {
   std::string s = {1, 1, 8};
