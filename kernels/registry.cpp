@@ -7,7 +7,11 @@
 // rows up with no further code. Row names follow kernels/NAMING.md.
 #include "kernels/registry.h"
 
+#include "kernels/i2r/i2r.h"
 #include "kernels/i2s/i2s.h"
+#include "kernels/tl1/tl1.h"
+#include "kernels/tl2/tl2.h"
+#include "kernels/tq/tq.h"
 #include "reference/kernels.h"
 
 namespace tritbench {
@@ -40,6 +44,63 @@ const KernelInfo kRows[] = {
     {"i2s__avx512vnni", "i2s", "I2_S", kAvx512Vnni, kExact, {}, 4, 128, 2.0, {},
      i2s::pack, i2s::unpack, i2s::prepare, i2s::gemm_i32_avx512vnni, nullptr,
      "I2_S, AVX-512 VNNI: masked-plane GEMV, 4x4 register-blocked GEMM"},
+    // bitnet.cpp's lookup-table formats, any shape and batch (kernels/tl1, kernels/tl2).
+    {"tl1__scalar", "tl1", "TL1", kScalar, kExact, {}, 64, 4, 2.0, {0, 0, 240, 0},
+     tl1::pack, tl1::unpack, tl1::prepare_scalar, tl1::gemm_i32_scalar, nullptr,
+     "TL1 pair lookup tables (4-bit index, int16 entries as low/high byte tables), portable C++"},
+    {"tl1__avx2", "tl1", "TL1", kAvx2, kExact, {}, 64, 4, 2.0, {0, 0, 240, 0},
+     tl1::pack, tl1::unpack, tl1::prepare_avx2, tl1::gemm_i32_avx2, nullptr,
+     "TL1, AVX2 pshufb on low/high byte tables, int16 blocks widened to int32"},
+    {"tl1__avx512", "tl1", "TL1", kAvx512, kExact, {}, 64, 4, 2.0, {0, 0, 240, 0},
+     tl1::pack, tl1::unpack, tl1::prepare_avx512, tl1::gemm_i32_avx512, nullptr,
+     "TL1, AVX-512 vpshufb over 64-row tiles, index vectors shared by 4 tokens"},
+    {"tl2__scalar", "tl2", "TL2", kScalar, kExact, {}, 64, 24, 5.0 / 3.0, {0, 0, 240, 0},
+     tl2::pack, tl2::unpack, tl2::prepare_scalar, tl2::gemm_i32_scalar, nullptr,
+     "TL2 triple lookup tables (4-bit |index| + sign bit, 1.67 bits/weight), K remainder as a TL1 "
+     "pair, portable C++"},
+    {"tl2__avx2", "tl2", "TL2", kAvx2, kExact, {}, 64, 24, 5.0 / 3.0, {0, 0, 240, 0},
+     tl2::pack, tl2::unpack, tl2::prepare_avx2, tl2::gemm_i32_avx2, nullptr,
+     "TL2, AVX2 pshufb on low/high byte tables, sign by xor, int16 blocks widened to int32"},
+    {"tl2__avx512", "tl2", "TL2", kAvx512, kExact, {}, 64, 24, 5.0 / 3.0, {0, 0, 240, 0},
+     tl2::pack, tl2::unpack, tl2::prepare_avx512, tl2::gemm_i32_avx512, nullptr,
+     "TL2, AVX-512 vpshufb over 64-row tiles, sign words as mask registers, 4 tokens per tile pass"},
+    // TL2_0: the papers' lossy variant (int8 tables, one scale per activation row); the bound is
+    // derived in kernels/tl2/format.h.
+    {"tl2_q8__scalar", "tl2_q8", "TL2", kScalar, kApproximate, {0.51, 1e-3}, 64, 24, 5.0 / 3.0,
+     {0, 0, 240, 0},
+     tl2::pack, tl2::unpack, tl2::prepare_q8_scalar, nullptr, tl2::gemm_f32_q8_scalar,
+     "TL2_0: TL2 weights, int8 triple tables with a per-row scale (T-MAC style, lossy), portable"},
+    {"tl2_q8__avx512", "tl2_q8", "TL2", kAvx512, kApproximate, {0.51, 1e-3}, 64, 24, 5.0 / 3.0,
+     {0, 0, 240, 0},
+     tl2::pack, tl2::unpack, tl2::prepare_q8_avx512, nullptr, tl2::gemm_f32_q8_avx512,
+     "TL2_0, AVX-512: one vpshufb per triple on biased int8 tables, uint16 block sums"},
+    // llama.cpp mainline's ternary block types (kernels/tq), exact against the int8 activations.
+    {"tq2_0__scalar", "tq2_0", "TQ2_0", kScalar, kExact, {}, 1, 256, 66.0 * 8 / 256, {},
+     tq::tq2_pack, tq::tq2_unpack, tq::tq2_prepare, tq::tq2_gemm_i32_scalar, nullptr,
+     "llama.cpp TQ2_0 (2-bit codes + fp16 d per 256), portable C++"},
+    {"tq2_0__avx2", "tq2_0", "TQ2_0", kAvx2, kExact, {}, 1, 256, 66.0 * 8 / 256, {},
+     tq::tq2_pack, tq::tq2_unpack, tq::tq2_prepare, tq::tq2_gemm_i32_avx2, nullptr,
+     "TQ2_0, AVX2 maddubs per bit plane, int32 per block"},
+    {"tq2_0__avx512vnni", "tq2_0", "TQ2_0", kAvx512Vnni, kExact, {}, 4, 256, 66.0 * 8 / 256, {},
+     tq::tq2_pack, tq::tq2_unpack, tq::tq2_prepare, tq::tq2_gemm_i32_avx512vnni, nullptr,
+     "TQ2_0, AVX-512 VNNI: one 64-byte load per block, 4x4 row x token tiles"},
+    {"tq1_0__scalar", "tq1_0", "TQ1_0", kScalar, kExact, {}, 1, 256, 54.0 * 8 / 256, {},
+     tq::tq1_pack, tq::tq1_unpack, tq::tq1_prepare, tq::tq1_gemm_i32_scalar, nullptr,
+     "llama.cpp TQ1_0 (5 trits per byte base-3, + fp16 d per 256), portable C++"},
+    {"tq1_0__avx2", "tq1_0", "TQ1_0", kAvx2, kExact, {}, 1, 256, 54.0 * 8 / 256, {},
+     tq::tq1_pack, tq::tq1_unpack, tq::tq1_prepare, tq::tq1_gemm_i32_avx2, nullptr,
+     "TQ1_0, AVX2: base-3 digits by saturating compares, maddubs"},
+    {"tq1_0__avx512vnni", "tq1_0", "TQ1_0", kAvx512Vnni, kExact, {}, 4, 256, 54.0 * 8 / 256, {},
+     tq::tq1_pack, tq::tq1_unpack, tq::tq1_prepare, tq::tq1_gemm_i32_avx512vnni, nullptr,
+     "TQ1_0, AVX-512 VNNI: base-3 digits by mask compares, 4x4 row x token tiles"},
+    // tritbench's own layout (kernels/i2r/README.md): 16 rows x 16 columns per 64-byte tile.
+    {"i2r__scalar", "i2r", "I2_R16", kScalar, kExact, {}, 1, 16, 2.0, {},
+     i2r::pack, i2r::unpack, i2r::prepare, i2r::gemm_i32_scalar, nullptr,
+     "I2_R16 row-interleaved 2-bit tiles, portable C++"},
+    {"i2r__avx512vnni", "i2r", "I2_R16", kAvx512Vnni, kExact, {}, 64, 16, 2.0, {},
+     i2r::pack, i2r::unpack, i2r::prepare, i2r::gemm_i32_avx512vnni, nullptr,
+     "I2_R16, AVX-512 VNNI: lanes are rows; masked-plane GEMV at the vpdpbusd peak, decoded-panel "
+     "2x8 GEMM"},
 };
 
 }  // namespace

@@ -118,7 +118,9 @@ void quantize_q8_0(const float* x, std::uint8_t* out) {
 
 void write_matrix(const SyntheticSource& src, const std::string& name, DType type, ThreadPool& pool,
                   GgufSink& sink, const std::function<void()>& check_stop) {
-  const auto [rows, cols] = src.shape(name);
+  // Plain variables, not a structured binding: they are captured by the lambda below (clang < 16).
+  const auto shape = src.shape(name);
+  const std::int64_t rows = shape.first, cols = shape.second;
   const std::int64_t row_bytes = type == DType::kF32    ? cols * 4
                                  : type == DType::kQ8_0 ? cols / 32 * 34
                                                         : cols * 2;

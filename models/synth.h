@@ -60,8 +60,8 @@ struct SynthResult {
 // output matrices; shared with the converter (models/convert.h).
 void quantize_q8_0_block(const float* x, std::uint8_t* out);
 
-// Writes `src` (its vocabulary, or synthetic_gpt2_vocab(vocab) if it has none) to `path`
-// atomically. Throws GgufError / std::invalid_argument.
+// Writes `src` (its vocabulary, or synthetic_gpt2_vocab(vocab) if it has none) to `path` atomically.
+// Throws GgufError / std::invalid_argument.
 SynthResult write_synthetic_gguf(const SyntheticSource& src, const std::string& path,
                                  const SynthOptions& opt = {});
 

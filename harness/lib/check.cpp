@@ -50,6 +50,10 @@ std::vector<Case> cases(bool quick) {
     const std::int64_t km = std::max(1, k.k_multiple), rm = std::max(1, k.row_multiple);
     for (std::int64_t v : {km - 1, km, km + 1, 2 * km, 3 * km + 5}) if (v > 0) ks.insert(v);
     for (std::int64_t v : {rm - 1, rm, rm + 1, 2 * rm + 3}) if (v > 0) ms.insert(v);
+    // A row's K block (LUT kernels sum int16 per block and widen after it): around one, two and
+    // three blocks, with the remainders 1 and 2 of triple-based formats.
+    if (const std::int64_t kb = k.tile.k_block; kb > 0)
+      for (std::int64_t v : {kb - 1, kb, kb + 1, kb + 2, 2 * kb + 1, 3 * kb + 2}) ks.insert(v);
   }
   std::vector<Case> out;
   std::uint64_t seed = 1;

@@ -1,0 +1,70 @@
+#pragma once
+// I2_R16: tritbench's own 2-bit ternary layout, row-interleaved for vpdpbusd (AVX-512 VNNI).
+//
+// Code per weight: code = w + 1 (-1 -> 0, 0 -> 1, +1 -> 2), 2 bits. The matrix is cut into tiles of
+// 16 rows x 16 columns = 64 bytes. In tile (g, c) (rows 16g.., columns 16c..):
+//
+//      byte   4r + j        (r = row in the tile 0..15, j = 0..3)
+//      bits   1:0   3:2   5:4   7:6          <- plane s = 0..3
+//      column 16c+j 16c+4+j 16c+8+j 16c+12+j  (= 16c + 4s + j), all of row 16g + r
+//
+// Why this shape: a zmm register is 16 int32 lanes and vpdpbusd adds, in each lane, the products of
+// its 4 bytes. With plane s isolated, lane r holds row r's codes for 4 consecutive columns, and the
+// 4 activations of those columns are one dword broadcast to every lane. So one load of 64 weight
+// bytes plus one broadcast feed 16 rows at once, lanes are output rows (no horizontal sums: I2_S
+// needs one per row, a large share of a GEMV), and the same tile serves every token of a batch.
+// The interleaving is ik_llama.cpp's idea for IQ2_BN ("one weight load feeds several rows"),
+// re-derived here for the VNNI dword granularity; the kernel and its measurements are in
+// kernels/i2r/README.md.
+//
+// Tiles of one row group are contiguous along K, so a group is a stream of Kp/16 tiles (4*Kp
+// bytes), and groups follow each other. Padding: rows to Mp = round_up(M, 16) and columns to
+// Kp = round_up(K, 16) hold code 1 (weight 0), so padding contributes nothing whatever the
+// activations are (and the quantized rows are zero there anyway).
+//
+// The kernels compute sum_k code*q - sum_k q (code unsigned for vpdpbusd, q signed), exactly.
+
+#include <cstdint>
+
+namespace tritbench::i2r {
+
+inline constexpr int kRows = 16;  // rows per tile (int32 lanes of a zmm)
+inline constexpr int kCols = 16;  // columns per tile (4 planes x 4 bytes per lane)
+inline constexpr int kTileBytes = kRows * kCols / 4;
+
+struct Tile {
+  std::uint8_t b[kTileBytes];
+};
+static_assert(sizeof(Tile) == 64,
+              "an I2_R16 tile is one 64-byte zmm: 16 rows x 16 columns x 2 bits");
+
+// The masked-plane GEMV accumulates code * 4^s * q per plane (see gemm_avx512vnni.cpp); per lane
+// and tile that is at most 4 * 2*64 * 128 = 65536, so int32 holds Kp/16 tiles for Kp <= 2^19.
+inline constexpr std::int64_t kMaxK = std::int64_t{1} << 19;
+
+inline constexpr std::uint8_t encode(int t) { return static_cast<std::uint8_t>(t + 1); }
+inline constexpr int decode(unsigned code) { return code == 3 ? 0 : int(code) - 1; }
+
+// Byte offset and shift of weight (m, k) in a packed matrix with Kp columns.
+inline constexpr std::int64_t byte_of(std::int64_t m, std::int64_t k, std::int64_t Kp) {
+  return (m / kRows) * (Kp * 4) + (k / kCols) * kTileBytes + 4 * (m % kRows) + (k % 4);
+}
+inline constexpr int shift_of(std::int64_t k) { return 2 * static_cast<int>((k % kCols) / 4); }
+
+// Plain-data arguments of the ISA-specific kernels.
+struct GemmArgs {
+  const std::uint8_t* w;  // packed groups, 4*Kp bytes apart
+  std::int64_t Kp;
+  const std::int8_t* q;  // activation rows, zero beyond K up to Kp
+  std::int64_t ldq;
+  const std::int32_t* qsum;  // per activation row: sum of q
+  std::int64_t N;
+  std::int64_t m0, m1;  // m0 a multiple of 16
+  std::int32_t* c;
+  std::int64_t ldc;
+};
+
+void gemm_scalar(const GemmArgs& a);
+void gemm_avx512vnni(const GemmArgs& a);
+
+}  // namespace tritbench::i2r

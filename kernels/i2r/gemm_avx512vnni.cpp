@@ -1,0 +1,159 @@
+// I2_R16, AVX-512 VNNI. Lanes are output rows (format.h), so nothing is summed horizontally.
+//
+// Masked planes: per 16x16 tile and row group, one 64-byte load, four ANDs (plane s =
+// x & (3 << 2s), i.e. code * 4^s in place) and four vpdpbusd against the four broadcast activation
+// dwords of the tile's columns, each plane into its own accumulator; the planes are combined at the
+// end by exact arithmetic shifts (every product of plane s is a multiple of 4^s). One ALU op per
+// vpdpbusd is the least any 2-bit format needs, and ANDs issue on pipes vpdpbusd does not use, so
+// the loop runs at the vpdpbusd peak (2 per cycle on Zen 5) while the data is in cache. Four row
+// groups share each broadcast: 16 accumulators.
+//
+// Batches: the rows are cut into blocks that fit in L2 and every token runs the same GEMV over a
+// block before the next block, so the weights come from DRAM once per call and from L2 for each
+// token. This is as fast as a register-blocked GEMM over decoded weights (measured: a 2-group x
+// 8-token micro-kernel on a decoded panel reached the same vpdpbusd rate at batch 128 and lost at
+// batch 4..16 to its decoding), because both run at the multiply peak.
+//
+// Why inline assembly for the hot loop: GCC 12 keeps two copies of the 16 accumulators of this
+// loop (a register-to-register move per accumulator per iteration, measured: about half the
+// speed). The loop is fixed-register and spelled out below; everything around it is C++.
+#include <immintrin.h>
+
+#include "kernels/i2r/format.h"
+
+namespace tritbench::i2r {
+
+namespace {
+
+constexpr std::int64_t kBlockBytes = 256 * 1024;  // weights per row block: half of a Zen 4/5 L2
+
+#define TB_ZMM(i) "%%zmm" #i
+#define TB_ZERO(i) "vpxord " TB_ZMM(i) ", " TB_ZMM(i) ", " TB_ZMM(i) "\n\t"
+#define TB_STORE(i) "vmovdqa64 " TB_ZMM(i) ", " #i "*64(%[out])\n\t"
+#define TB_CLOBBER_16                                                                        \
+  "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", \
+      "xmm11", "xmm12", "xmm13", "xmm14", "xmm15"
+
+alignas(64) constexpr std::uint8_t kPlaneMasks[4][64] = {
+#define TB_R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+    {TB_R16(0x03), TB_R16(0x03), TB_R16(0x03), TB_R16(0x03)},
+    {TB_R16(0x0C), TB_R16(0x0C), TB_R16(0x0C), TB_R16(0x0C)},
+    {TB_R16(0x30), TB_R16(0x30), TB_R16(0x30), TB_R16(0x30)},
+    {TB_R16(0xC0), TB_R16(0xC0), TB_R16(0xC0), TB_R16(0xC0)}};
+#undef TB_R16
+
+// Writes 16 rows' results starting at row m, only those below m1.
+inline void store_rows(std::int32_t* c, std::int64_t m, std::int64_t m1, __m512i v) {
+  const std::int64_t valid = m1 - m;
+  const __mmask16 k = valid >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << valid) - 1);
+  _mm512_mask_storeu_epi32(c + m, k, v);
+}
+
+// sum_s planes[s] >> 2s - qsum: the exact code*q sum of 16 rows minus the activation sum.
+inline __m512i combine_planes(const __m512i p[4], std::int32_t qsum) {
+  __m512i s = _mm512_add_epi32(p[0], _mm512_srai_epi32(p[1], 2));
+  s = _mm512_add_epi32(s, _mm512_srai_epi32(p[2], 4));
+  s = _mm512_add_epi32(s, _mm512_srai_epi32(p[3], 6));
+  return _mm512_sub_epi32(s, _mm512_set1_epi32(qsum));
+}
+
+// GEMV of 4 row groups (64 rows) starting at group pointer w; plane sums into out[group][plane].
+void gemv4(const std::uint8_t* w, std::int64_t Kp, const std::int8_t* q, std::int32_t* out) {
+  std::int64_t tiles = Kp / kCols;
+  const std::int64_t gs = Kp * 4;
+  const std::uint8_t* w0 = w;
+  const std::uint8_t* w2 = w + 2 * gs;
+#define TB_GROUP(addr, a0, a1, a2, a3)                                      \
+  "vmovdqa64 " addr ", %%zmm24\n\t"                                         \
+  "vpandd %%zmm16, %%zmm24, %%zmm25\n\t"                                    \
+  "vpdpbusd %%zmm20, %%zmm25, " TB_ZMM(a0) "\n\t"                           \
+  "vpandd %%zmm17, %%zmm24, %%zmm26\n\t"                                    \
+  "vpdpbusd %%zmm21, %%zmm26, " TB_ZMM(a1) "\n\t"                           \
+  "vpandd %%zmm18, %%zmm24, %%zmm27\n\t"                                    \
+  "vpdpbusd %%zmm22, %%zmm27, " TB_ZMM(a2) "\n\t"                           \
+  "vpandd %%zmm19, %%zmm24, %%zmm28\n\t"                                    \
+  "vpdpbusd %%zmm23, %%zmm28, " TB_ZMM(a3) "\n\t"
+  asm volatile(
+      TB_ZERO(0) TB_ZERO(1) TB_ZERO(2) TB_ZERO(3) TB_ZERO(4) TB_ZERO(5) TB_ZERO(6) TB_ZERO(7)
+      TB_ZERO(8) TB_ZERO(9) TB_ZERO(10) TB_ZERO(11) TB_ZERO(12) TB_ZERO(13) TB_ZERO(14) TB_ZERO(15)
+      "vmovdqa64 0(%[m]), %%zmm16\n\t"
+      "vmovdqa64 64(%[m]), %%zmm17\n\t"
+      "vmovdqa64 128(%[m]), %%zmm18\n\t"
+      "vmovdqa64 192(%[m]), %%zmm19\n\t"
+      "1:\n\t"
+      "vpbroadcastd 0(%[q]), %%zmm20\n\t"
+      "vpbroadcastd 4(%[q]), %%zmm21\n\t"
+      "vpbroadcastd 8(%[q]), %%zmm22\n\t"
+      "vpbroadcastd 12(%[q]), %%zmm23\n\t"
+      TB_GROUP("(%[w0])", 0, 1, 2, 3)
+      TB_GROUP("(%[w0],%[gs],1)", 4, 5, 6, 7)
+      TB_GROUP("(%[w2])", 8, 9, 10, 11)
+      TB_GROUP("(%[w2],%[gs],1)", 12, 13, 14, 15)
+      "add $64, %[w0]\n\t"
+      "add $64, %[w2]\n\t"
+      "add $16, %[q]\n\t"
+      "dec %[n]\n\t"
+      "jnz 1b\n\t"
+      TB_STORE(0) TB_STORE(1) TB_STORE(2) TB_STORE(3) TB_STORE(4) TB_STORE(5) TB_STORE(6)
+      TB_STORE(7) TB_STORE(8) TB_STORE(9) TB_STORE(10) TB_STORE(11) TB_STORE(12) TB_STORE(13)
+      TB_STORE(14) TB_STORE(15)
+      : [w0] "+r"(w0), [w2] "+r"(w2), [q] "+r"(q), [n] "+r"(tiles)
+      : [gs] "r"(gs), [m] "r"(kPlaneMasks), [out] "r"(out)
+      : "memory", "cc", TB_CLOBBER_16, "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21",
+        "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28");
+#undef TB_GROUP
+}
+
+// GEMV of one row group (the tail of a row range).
+void gemv1(const std::uint8_t* w, std::int64_t Kp, const std::int8_t* q, __m512i p[4]) {
+  const __m512i* mask = reinterpret_cast<const __m512i*>(kPlaneMasks);
+  for (int s = 0; s < 4; ++s) p[s] = _mm512_setzero_si512();
+  for (std::int64_t t = 0; t < Kp / kCols; ++t) {
+    const __m512i x = _mm512_load_si512(w + t * kTileBytes);
+    const std::int32_t* qd = reinterpret_cast<const std::int32_t*>(q + t * kCols);
+    for (int s = 0; s < 4; ++s)
+      p[s] = _mm512_dpbusd_epi32(p[s], _mm512_and_si512(x, _mm512_load_si512(mask + s)),
+                                 _mm512_set1_epi32(qd[s]));
+  }
+}
+
+// GEMV for token n over row groups [g0, g1), results for rows < m1.
+void gemv_token(const GemmArgs& a, std::int64_t n, std::int64_t g0, std::int64_t g1) {
+  const std::int8_t* q = a.q + n * a.ldq;
+  std::int32_t* c = a.c + n * a.ldc;
+  alignas(64) std::int32_t out[4 * 4 * 16];
+  std::int64_t g = g0;
+  for (; g + 4 <= g1; g += 4) {
+    gemv4(a.w + g * a.Kp * 4, a.Kp, q, out);
+    for (int i = 0; i < 4; ++i) {
+      __m512i p[4];
+      for (int s = 0; s < 4; ++s) p[s] = _mm512_load_si512(out + (4 * i + s) * 16);
+      store_rows(c, (g + i) * kRows, a.m1, combine_planes(p, a.qsum[n]));
+    }
+  }
+  for (; g < g1; ++g) {
+    __m512i p[4];
+    gemv1(a.w + g * a.Kp * 4, a.Kp, q, p);
+    store_rows(c, g * kRows, a.m1, combine_planes(p, a.qsum[n]));
+  }
+}
+
+}  // namespace
+
+void gemm_avx512vnni(const GemmArgs& a) {
+  const std::int64_t g0 = a.m0 / kRows, g1 = (a.m1 + kRows - 1) / kRows;
+  // Row groups per block: about kBlockBytes of weights, a multiple of 4 (one gemv4 call).
+  std::int64_t per_block = kBlockBytes / (a.Kp * 4) / 4 * 4;
+  if (per_block < 4) per_block = 4;
+  for (std::int64_t gb = g0; gb < g1; gb += per_block) {
+    const std::int64_t ge = gb + per_block < g1 ? gb + per_block : g1;
+    for (std::int64_t n = 0; n < a.N; ++n) gemv_token(a, n, gb, ge);
+  }
+}
+
+#undef TB_ZMM
+#undef TB_ZERO
+#undef TB_STORE
+#undef TB_CLOBBER_16
+
+}  // namespace tritbench::i2r
