@@ -1,13 +1,55 @@
 // tritbench list | sysinfo
+#include <algorithm>
 #include <iostream>
 
 #include "harness/commands.h"
 #include "harness/lib/args.h"
 #include "harness/lib/env.h"
+#include "harness/lib/roofline.h"
 #include "harness/lib/table.h"
 #include "kernels/registry.h"
 
+#ifndef TRITBENCH_SOURCE_DIR
+#define TRITBENCH_SOURCE_DIR "."
+#endif
+
 namespace tritbench::cli {
+
+namespace {
+
+int print_roofline(const Args& args) {
+  roofline::MeasureOptions opts;
+  opts.max_threads = static_cast<int>(args.integer("-t", 0, 0, 1024));
+  bool measured = false;
+  const std::string dir = roofline::results_dir(TRITBENCH_SOURCE_DIR "/results");
+  const roofline::Roofline r =
+      roofline::load_or_measure(dir, args.has("--remeasure"), opts, &std::cerr, &measured);
+  if (args.has("--json")) {
+    std::cout << r.to_json().dump(2) << "\n";
+    return 0;
+  }
+  std::cout << (measured ? "measured now" : "measured " + r.measured_at + " (--remeasure to redo)")
+            << ": " << roofline::file_path(dir, r.machine) << "\n"
+            << "bandwidth over " << r.array_bytes / (1 << 20) << " MiB with " << r.read_kernel
+            << " loads, best of " << r.passes << " passes; int8 peaks in GOP/s (2 ops per product)\n\n";
+  std::vector<std::string> peaks;
+  for (const auto& c : r.by_threads)
+    for (const auto& [k, v] : c.int8_gops)
+      if (std::find(peaks.begin(), peaks.end(), k) == peaks.end()) peaks.push_back(k);
+  std::vector<std::string> header = {"threads", "read GB/s", "copy GB/s", "triad GB/s"};
+  for (const auto& p : peaks) header.push_back(p);
+  Table t(header);
+  for (const auto& c : r.by_threads) {
+    std::vector<std::string> row = {std::to_string(c.threads), fmt(c.read_gbps, 1), fmt(c.copy_gbps, 1),
+                                    fmt(c.triad_gbps, 1)};
+    for (const auto& p : peaks) row.push_back(c.int8_gops.count(p) ? fmt(c.int8_gops.at(p), 0) : "");
+    t.add(row);
+  }
+  std::cout << t.console();
+  return 0;
+}
+
+}  // namespace
 
 int cmd_list(int argc, char** argv) {
   Args args(argc, argv, 2, {}, {"--json", "--help"});
@@ -31,17 +73,20 @@ int cmd_list(int argc, char** argv) {
                       {"row_multiple", k.row_multiple},
                       {"k_multiple", k.k_multiple},
                       {"tile", k.tile.str()},
+                      {"tunable", k.tiles != nullptr && k.tile == TileConfig{}},
                       {"runnable", runnable(k)},
                       {"why_not", why_not_runnable(k.isa)},
                       {"description", std::string(k.description)}});
     std::cout << rows.dump(2) << "\n";
     return 0;
   }
-  Table t({"kernel", "format", "bits/w", "isa", "exactness", "K pad", "runs here"});
+  Table t({"kernel", "format", "bits/w", "isa", "exactness", "K pad", "tile", "runs here"});
   for (const auto& k : registry()) {
     std::string ex = k.exact() ? "exact" : "approx (nmse<=" + fmt(k.bound.nmse, 4) + ")";
     t.add({std::string(k.name), std::string(k.format), fmt(k.bits_per_weight, 2), std::string(isa_name(k.isa)),
-           ex, std::to_string(k.k_multiple), runnable(k) ? "yes" : "no: " + why_not_runnable(k.isa)});
+           ex, std::to_string(k.k_multiple),
+           !k.tiles ? "-" : k.tile == TileConfig{} ? "tunable" : k.tile.str(),
+           runnable(k) ? "yes" : "no: " + why_not_runnable(k.isa)});
   }
   std::cout << t.console();
   const CpuInfo& c = cpu_info();
@@ -51,12 +96,23 @@ int cmd_list(int argc, char** argv) {
 }
 
 int cmd_sysinfo(int argc, char** argv) {
-  Args args(argc, argv, 2, {}, {"--json", "--help"});
+  Args args(argc, argv, 2, {"-t"}, {"--json", "--help", "--roofline", "--remeasure"});
   if (args.has("--help")) {
-    std::cout << "usage: tritbench sysinfo [--json]\n\nCPU model, features, ISA level, cores, caches, "
-                 "memory, compiler, build flags, git commit.\n";
+    std::cout << "usage: tritbench sysinfo [--json] [--roofline [--remeasure] [-t MAX_THREADS]]\n\n"
+                 "CPU model, features, ISA level, cores, caches, memory, compiler, build flags, git "
+                 "commit.\n\n"
+                 "  --roofline    the machine's ceilings: read/copy/triad bandwidth over arrays far\n"
+                 "                larger than the LLC and the int8 multiply-add peak of each ISA, at\n"
+                 "                1..T threads. Measured once (a few seconds) and saved to\n"
+                 "                results/roofline/<host>-<cpu>.json ($TRITBENCH_RESULTS_DIR/roofline/\n"
+                 "                if set); later runs on the same machine reuse it.\n"
+                 "  --remeasure   measure again and overwrite the saved file\n"
+                 "  -t N          measure 1..N threads (default: the logical CPU count)\n\n"
+                 "examples:\n  tritbench sysinfo\n  tritbench sysinfo --roofline\n"
+                 "  tritbench sysinfo --roofline --remeasure --json\n";
     return 0;
   }
+  if (args.has("--roofline") || args.has("--remeasure")) return print_roofline(args);
   const nlohmann::json env = environment_json();
   if (args.has("--json")) {
     std::cout << env.dump(2) << "\n";

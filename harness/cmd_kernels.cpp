@@ -7,9 +7,10 @@
 #include "harness/lib/bench.h"
 #include "harness/lib/env.h"
 #include "harness/lib/io.h"
+#include "harness/lib/sweep.h"
 #include "harness/lib/table.h"
 #include "kernels/registry.h"
-#include "models/config.h"
+#include "kernels/runtime/tuning.h"
 
 #ifndef TRITBENCH_SOURCE_DIR
 #define TRITBENCH_SOURCE_DIR "."
@@ -18,30 +19,6 @@
 namespace tritbench::cli {
 
 namespace {
-
-struct Shape {
-  std::string label;
-  std::int64_t M, K;
-};
-
-std::vector<Shape> parse_shapes(const std::string& s) {
-  std::vector<Shape> out;
-  for (const std::string& item : split(s, ',')) {
-    if (const auto* cfg = models::find_preset(item)) {
-      for (const auto& ls : models::linear_shapes(*cfg)) out.push_back({cfg->name + "." + ls.label, ls.M, ls.K});
-      continue;
-    }
-    const std::size_t x = item.find('x');
-    if (x == std::string::npos)
-      throw UsageError("--shapes: '" + item + "' is neither a model preset (" + models::preset_names() +
-                       ") nor MxK");
-    const auto M = parse_int_list("--shapes", item.substr(0, x), 1, 1 << 20);
-    const auto K = parse_int_list("--shapes", item.substr(x + 1), 1, 1 << 20);
-    if (M.size() != 1 || K.size() != 1) throw UsageError("--shapes: '" + item + "' is not MxK");
-    out.push_back({item, M[0], K[0]});
-  }
-  return out;
-}
 
 // bitnet.cpp's I2_S GEMV figures for this machine class (results/anchors/bitnet-cpp.json).
 nlohmann::json load_anchors() {
@@ -61,18 +38,60 @@ double anchor_ms(const nlohmann::json& a, std::int64_t M, std::int64_t K, int th
   return 0;
 }
 
+std::string pct(const bench::Result& r) {
+  if (!r.has_roofline) return "";
+  return fmt(r.roofline_pct, 0) + (r.roofline_bound == "memory" ? " mem" : " cpu");
+}
+
+// Every field of a result as one flat row (Markdown / CSV files): the result, its statistics, the
+// roofline fractions and the environment, so a row stands on its own.
+std::vector<std::string> flat_header() {
+  return {"kernel", "kernel_ran", "isa", "format", "shape", "M", "K", "batch", "threads", "hot", "tile",
+          "tile_source", "n", "median_us", "mean_us", "stddev_us", "min_us", "quantize_us", "prepare_us",
+          "pack_ms", "gops", "weight_gbps", "read_gbps_ceiling", "int8_peak_gops", "pct_of_read_bw",
+          "pct_of_int8_peak", "roofline_bound", "roofline_pct", "roofline_pct_best", "cpu_utilization",
+          "weight_copies", "host", "cpu",
+          "isa_level", "git_commit", "compiler", "samples_us"};
+}
+std::vector<std::string> flat_row(const bench::Result& r, const nlohmann::json& env) {
+  std::string samples;
+  for (double s : r.gemm.samples) {
+    if (!samples.empty()) samples += ' ';
+    samples += fmt(s * 1e6, 2);
+  }
+  return {std::string(r.spec.kernel->name), r.kernel_ran, r.isa, std::string(r.spec.kernel->format),
+          r.spec.shape, std::to_string(r.spec.M), std::to_string(r.spec.K), std::to_string(r.spec.N),
+          std::to_string(r.spec.threads), r.spec.hot ? "hot" : "cold", r.tile.str(), r.spec.tile_source,
+          std::to_string(r.gemm.samples.size()), fmt(r.gemm.median * 1e6, 2), fmt(r.gemm.mean * 1e6, 2),
+          fmt(r.gemm.stddev * 1e6, 2), fmt(r.gemm.min * 1e6, 2), fmt(r.quantize.median * 1e6, 2),
+          fmt(r.prepare.median * 1e6, 2), fmt(r.pack_seconds * 1e3, 2), fmt(r.gops, 2), fmt(r.weight_gbps, 2),
+          r.has_roofline ? fmt(r.read_gbps_ceiling, 2) : "", r.has_roofline ? fmt(r.int8_peak_gops, 1) : "",
+          r.has_roofline ? fmt(r.pct_of_read_bw, 1) : "", r.has_roofline ? fmt(r.pct_of_int8_peak, 1) : "",
+          r.roofline_bound, r.has_roofline ? fmt(r.roofline_pct, 1) : "",
+          r.has_roofline ? fmt(r.roofline_pct_best, 1) : "", fmt(r.cpu_utilization, 2), std::to_string(r.weight_copies),
+          env["host"].get<std::string>(), env["cpu"]["model"].get<std::string>(),
+          env["cpu"]["isa_level"].get<std::string>(), env["build"]["git_commit"].get<std::string>(),
+          env["build"]["compiler"].get<std::string>(), samples};
+}
+
 }  // namespace
 
 int cmd_kernels(int argc, char** argv) {
-  Args args(argc, argv, 2, {"-k", "--shapes", "-b", "-t", "-r", "--min-time", "-o", "--out"},
-            {"--quick", "--hot", "--help"});
+  Args args(argc, argv, 2,
+            {"-k", "--shapes", "-b", "-t", "-r", "--min-time", "-o", "--out", "--tile", "--tuning"},
+            {"--quick", "--hot", "--help", "--no-tuning", "--no-roofline", "--remeasure"});
   if (args.has("--help")) {
     std::cout << R"(usage: tritbench kernels [--quick] [-k KERNELS] [--shapes LIST] [-b BATCH] [-t THREADS]
-                         [-r REPS] [--min-time S] [--hot] [-o md|csv|json|jsonl] [--out FILE]
+                         [-r REPS] [--min-time S] [--hot] [--tile T] [-o md|csv|json|jsonl]
+                         [--out FILE] [--tuning FILE | --no-tuning] [--no-roofline] [--remeasure]
 
-Times each kernel with Google Benchmark. The timed call is a whole BitLinear: activation
-quantization, the kernel's prepare step, GEMM and epilogue. Weights rotate through copies spanning
-more than 2x the last-level cache (DRAM-bound like real decoding) unless --hot.
+Times each kernel with Google Benchmark. Three parts of a BitLinear are timed separately: the
+GEMM (kernel + shared epilogue over all rows, split across the threads: the benchmark loop),
+activation quantization, and the kernel's prepare step; packing is timed once. Weights rotate
+through copies spanning more than 2x the last-level cache (DRAM-bound like real decoding)
+unless --hot. Each result is also given as a percentage of this machine's roofline
+(`tritbench sysinfo --roofline`, measured once and saved): 'mem' rows are bound by the read
+bandwidth (cold GEMV), 'cpu' rows by the int8 multiply-add peak of the kernel's ISA.
 
   --quick        the 2B-4T GEMV shapes, weights in cache, 1 and 2 threads, exact kernels,
                  next to bitnet.cpp's figures for this machine class (results/anchors/)
@@ -82,27 +101,51 @@ more than 2x the last-level cache (DRAM-bound like real decoding) unless --hot.
   -t THREADS     thread counts (default: 1)
   -r REPS        repetitions (default: 5)
   --min-time S   seconds per repetition (default: 0.1)
-  -o FORMAT      also write md, csv, json or jsonl (to --out or stdout)
+  --tile T       run tunable rows with this tile, e.g. rb=4,cb=4,par=0,br=32 (rows that do not
+                 accept it are skipped with the reason); see `tritbench list` for the rows
+  --tuning FILE  tuned tiles to use (default: results/tuning/<machine>.json when present);
+                 --no-tuning runs every row with its registry tile
+  --remeasure    measure the roofline again before timing (ceilings and results from one run);
+                 --no-roofline skips it (no %roof)
+  -o FORMAT      also write md, csv, json or jsonl (to --out or stdout); md/csv rows carry every
+                 field, json/jsonl rows also the environment, samples and roofline
 
 examples:
   tritbench kernels --quick
   tritbench kernels -k 'i2s*' --shapes 2b4t,100b -b 1,128 -t 1,2 -o json --out k.json
+  tritbench kernels -k i2s__avx512vnni --shapes 2560x2560 -b 128 --tile rb=6,cb=3 --hot
 )";
     return 0;
   }
   const bool quick = args.has("--quick");
-  const auto kernels = resolve_kernel_list(args.get("-k", quick ? "naive,i2s*" : "all"));
-  const auto shapes = parse_shapes(args.get("--shapes", "2b4t"));
+  const auto kernels = resolve_kernel_list(args.get("-k", quick ? "naive,i2s__*" : "all"));
+  const auto shapes = sweep::parse_shapes(args.get("--shapes", "2b4t"));
   const auto batches = args.ints("-b", "1", 1, 1 << 16);
   const auto threads = args.ints("-t", quick ? "1,2" : "1", 1, 1024);
   bench::Options opts;
-  opts.repetitions = static_cast<int>(args.integer("-r", quick ? 5 : 5, 1, 1000));
+  opts.repetitions = static_cast<int>(args.integer("-r", 5, 1, 1000));
   opts.min_time = args.number("--min-time", quick ? 0.05 : 0.1, 0.001, 100);
   const bool hot = quick || args.has("--hot");
   const std::string out_format = args.get("-o");
   if (!out_format.empty() && out_format != "md" && out_format != "csv" && out_format != "json" &&
       out_format != "jsonl")
     throw UsageError("-o: unknown format '" + out_format + "' (expected md, csv, json or jsonl)");
+  std::optional<TileConfig> tile_override;
+  if (args.has("--tile")) {
+    try {
+      tile_override = parse_tile(args.get("--tile"));
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(std::string("--tile: ") + e.what());
+    }
+  }
+
+  sweep::MachineOptions mo;
+  mo.roofline = !args.has("--no-roofline");
+  mo.remeasure = args.has("--remeasure");
+  mo.tuning = !args.has("--no-tuning");
+  mo.tuning_file = args.get("--tuning");
+  const sweep::MachineData md = sweep::load_machine_data(TRITBENCH_SOURCE_DIR "/results", mo, std::cerr);
+  opts.roofline = md.roofline ? &*md.roofline : nullptr;
 
   std::vector<bench::Spec> specs;
   for (const auto& s : shapes)
@@ -110,54 +153,97 @@ examples:
       for (auto t : threads)
         for (const KernelInfo* k : kernels) {
           if (!runnable(*k)) {
-            std::cerr << "skipping " << k->name << ": " << why_not_runnable(k->isa) << "\n";
+            if (&s == &shapes[0] && N == batches[0] && t == threads[0])
+              std::cerr << "skipping " << k->name << ": " << why_not_runnable(k->isa) << "\n";
             continue;
           }
-          specs.push_back({k, s.label, s.M, s.K, N, static_cast<int>(t), hot});
+          TileChoice choice;
+          try {
+            choice = choose_tile(*k, s.M, s.K, N, static_cast<int>(t), tile_override ? &*tile_override : nullptr);
+          } catch (const std::invalid_argument& e) {
+            if (&s == &shapes[0] && N == batches[0] && t == threads[0])
+              std::cerr << "skipping " << k->name << ": " << e.what() << "\n";
+            continue;
+          }
+          specs.push_back({k, s.label, s.M, s.K, N, static_cast<int>(t), hot, choice.tile, choice.source});
         }
-  // Same shape listed twice (e.g. presets sharing a shape) is timed once.
+  if (specs.empty()) throw UsageError("nothing to run: no selected kernel runs here with these options");
   std::cerr << "tritbench kernels: " << specs.size() << " benchmarks, " << opts.repetitions
             << " repetitions each, weights " << (hot ? "hot (in cache)" : "rotating (cold)") << "\n";
   const auto results = bench::run(specs, opts);
 
   const nlohmann::json anchors = quick ? load_anchors() : nlohmann::json(nullptr);
-  std::vector<std::string> header = {"kernel", "shape", "MxK", "N", "t", "median us", "min us", "+-%", "GOP/s", "GB/s"};
+  std::vector<std::string> header = {"kernel", "shape", "MxK", "N", "t", "tile", "src", "gemm us", "min us",
+                                     "+-%", "quant us", "prep us", "GOP/s", "GB/s", "%roof"};
   if (quick) header.insert(header.end(), {"bitnet.cpp us", "speedup (min)"});
   Table table(header);
+  Table flat(flat_header());
   nlohmann::json rows = nlohmann::json::array();
   const nlohmann::json env = environment_json();
+  int failed = 0;
   for (const auto& r : results) {
     if (!r.error.empty()) {
-      std::cerr << r.spec.kernel->name << " " << r.spec.M << "x" << r.spec.K << ": " << r.error << "\n";
+      std::cerr << r.spec.kernel->name << " " << r.spec.M << "x" << r.spec.K << " N=" << r.spec.N << ": "
+                << r.error << "\n";
+      if (r.error.rfind("skipped", 0) != 0) ++failed;
       continue;
     }
     std::vector<std::string> row = {r.kernel_ran, r.spec.shape, std::to_string(r.spec.M) + "x" + std::to_string(r.spec.K),
-                                    std::to_string(r.spec.N), std::to_string(r.spec.threads), fmt(r.median * 1e6, 1),
-                                    fmt(r.min * 1e6, 1), fmt(r.median > 0 ? 100 * r.stddev / r.mean : 0, 1),
-                                    fmt(r.gops, 1), fmt(r.weight_gbps, 1)};
+                                    std::to_string(r.spec.N), std::to_string(r.spec.threads), r.tile.str(),
+                                    r.spec.tile_source.substr(0, 3), fmt(r.gemm.median * 1e6, 1),
+                                    fmt(r.gemm.min * 1e6, 1), fmt(r.gemm.mean > 0 ? 100 * r.gemm.stddev / r.gemm.mean : 0, 1),
+                                    fmt(r.quantize.median * 1e6, 1), fmt(r.prepare.median * 1e6, 1),
+                                    fmt(r.gops, 1), fmt(r.weight_gbps, 1), pct(r)};
     nlohmann::json j = r.to_json();
     if (quick) {
+      // bitnet.cpp's figure includes activation quantization: compare the whole BitLinear call.
       const double a = anchor_ms(anchors, r.spec.M, r.spec.K, r.spec.threads);
+      const double total = r.gemm.min + r.quantize.min + r.prepare.min;
       row.push_back(a > 0 ? fmt(a * 1e3, 1) : "");
-      row.push_back(a > 0 ? fmt(a * 1e-3 / r.min, 2) + "x" : "");
+      row.push_back(a > 0 ? fmt(a * 1e-3 / total, 2) + "x" : "");
       if (a > 0) j["bitnet_cpp_anchor_seconds"] = a * 1e-3;
     }
     table.add(row);
+    flat.add(flat_row(r, env));
     j["environment"] = env;
     rows.push_back(j);
   }
   std::cout << table.console();
+  int contended = 0;
+  for (const auto& r : results)
+    if (r.error.empty() && r.spec.threads == 1 && r.cpu_utilization < 0.9) ++contended;
+  if (contended)
+    std::cout << "\nwarning: " << contended << " single-thread benchmark" << (contended > 1 ? "s" : "")
+              << " ran with under 90% of a CPU (cpu_utilization in the JSON): the machine is busy and\n"
+                 "their real-time figures include time the thread was not running.\n";
+  int above = 0;
+  for (const auto& r : results)
+    if (r.error.empty() && r.has_roofline && r.roofline_pct > 100) ++above;
+  if (above)
+    std::cout << "\nwarning: " << above << " result" << (above > 1 ? "s" : "")
+              << " above 100% of the roofline: the saved ceilings were measured while the machine was\n"
+                 "busier than now; `tritbench sysinfo --roofline --remeasure` on a quiet machine.\n";
+  std::cout << "\ngemm us: median of the repetitions (GOP/s, GB/s and %roof use it); min us: the fastest.\n"
+               "%roof: percentage of this machine's roofline at that thread count: 'mem' = weight GB/s\n"
+               "over the measured read bandwidth (cold GEMV), 'cpu' = GOP/s over the measured int8 peak\n"
+               "of the kernel's ISA. src: tile source (def = registry row, tun = tuning file, ove = --tile).\n";
   if (quick)
     std::cout << "\nbitnet.cpp: I2_S GEMV, Nov 2024, same machine class, min of 2000 runs with weights in L3\n"
-                 "(results/anchors/bitnet-cpp.json). tritbench times include activation quantization.\n";
+                 "(results/anchors/bitnet-cpp.json); speedup = its time over tritbench's quantize + prepare +\n"
+                 "GEMM minimum.\n";
   if (!out_format.empty()) {
     std::string text;
     if (out_format == "json") {
-      text = nlohmann::json{{"environment", env}, {"results", rows}}.dump(2) + "\n";
+      text = nlohmann::json{{"environment", env},
+                            {"roofline", md.roofline ? md.roofline->to_json() : nlohmann::json(nullptr)},
+                            {"tuning_file", md.tuning ? nlohmann::json(md.tuning_path) : nlohmann::json(nullptr)},
+                            {"results", rows}}
+                 .dump(2) +
+             "\n";
     } else if (out_format == "jsonl") {
       for (const auto& j : rows) text += j.dump() + "\n";
     } else {
-      text = out_format == "md" ? table.markdown() : table.csv();
+      text = out_format == "md" ? flat.markdown() : flat.csv();
     }
     const std::string out = args.get("--out");
     if (out.empty()) {
@@ -167,7 +253,7 @@ examples:
       std::cerr << "wrote " << out << "\n";
     }
   }
-  return 0;
+  return failed ? 1 : 0;
 }
 
 }  // namespace tritbench::cli

@@ -15,7 +15,7 @@
 #include "harness/lib/experiment.h"
 #include "harness/lib/io.h"
 #include "harness/lib/progress.h"
-#include "harness/lib/shapes.h"
+#include "harness/lib/sweep.h"
 #include "harness/lib/table.h"
 #include "kernels/registry.h"
 
@@ -88,9 +88,9 @@ std::string summary_markdown(const nlohmann::json& r) {
 }  // namespace
 
 int cmd_run(int argc, char** argv) {
-  Args args(argc, argv, 2, {"--results-dir", "--out"}, {"--help", "--dry-run"});
+  Args args(argc, argv, 2, {"--results-dir", "--out"}, {"--help", "--dry-run", "--no-roofline"});
   if (args.has("--help") || args.positional().size() != 1) {
-    (args.has("--help") ? std::cout : std::cerr) << R"(usage: tritbench run EXPERIMENT.json [--results-dir DIR] [--out FILE] [--dry-run]
+    (args.has("--help") ? std::cout : std::cerr) << R"(usage: tritbench run EXPERIMENT.json [--results-dir DIR] [--out FILE] [--dry-run] [--no-roofline]
 
 Runs an experiment file (experiments/*.json): kernel checks, kernel sweeps and end-to-end runs, with
 a progress bar on a terminal (plain lines otherwise). Results go to DIR/NAME/<date>_<host>_<commit>.json
@@ -100,6 +100,7 @@ current item and keeps everything that finished (the file says "interrupted": tr
   --results-dir DIR   where results/NAME/ folders go (default: results)
   --out FILE          write the JSON exactly here instead
   --dry-run           parse and validate the experiment, print the plan, run nothing
+  --no-roofline       do not measure (or load) this machine's roofline for the sweeps' % column
 
 examples:
   tritbench run experiments/quickstart.json
@@ -118,6 +119,11 @@ examples:
     std::vector<bench::Spec> specs;
     bench::Options opts;
   };
+  // As for `tritbench kernels`: tuning data (results/tuning/<machine>.json) decides tiles, and the
+  // machine's roofline (measured once, cached) gives every sweep row its % of the ceiling.
+  sweep::MachineOptions mo;
+  mo.roofline = !ex.sweeps.empty() && !args.has("--dry-run") && !args.has("--no-roofline");
+  const sweep::MachineData machine = sweep::load_machine_data(TRITBENCH_SOURCE_DIR "/results", mo, std::cerr);
   std::vector<SweepPlan> sweeps;
   std::int64_t units = (ex.check_kernels ? 1 : 0) + (ex.check_e2e ? 1 : 0);
   for (const auto& s : ex.sweeps) {
@@ -126,11 +132,15 @@ examples:
     p.opts.min_time = s.min_time;
     p.opts.progress = false;
     const auto kernels = resolve_kernel_list(s.kernels);
-    for (const auto& shape : bench::parse_shapes(s.shapes))
+    for (const auto& shape : sweep::parse_shapes(s.shapes))
       for (auto N : s.batch)
         for (auto t : s.threads)
-          for (const KernelInfo* k : kernels)
-            if (runnable(*k)) p.specs.push_back({k, shape.label, shape.M, shape.K, N, static_cast<int>(t), s.hot});
+          for (const KernelInfo* k : kernels) {
+            if (!runnable(*k)) continue;
+            // The tile the row would be packed with (tuned for this machine when tuning data exists).
+            const TileChoice choice = choose_tile(*k, shape.M, shape.K, N, static_cast<int>(t));
+            p.specs.push_back({k, shape.label, shape.M, shape.K, N, static_cast<int>(t), s.hot, choice.tile, choice.source});
+          }
     units += static_cast<std::int64_t>(p.specs.size());
     sweeps.push_back(std::move(p));
   }
@@ -161,6 +171,7 @@ examples:
             << (ex.check_e2e ? "e2e check, " : "") << units - ex.check_kernels - ex.check_e2e
             << " timed items (" << ex.sweeps.size() << " sweeps, " << ex.e2e.size() << " e2e runs)\n";
   if (args.has("--dry-run")) return 0;
+  for (auto& p : sweeps) p.opts.roofline = machine.roofline ? &*machine.roofline : nullptr;
 
   const std::string commit = build_info().git_commit;
   std::string out = args.get("--out");

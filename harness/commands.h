@@ -14,5 +14,6 @@ int cmd_compare(int argc, char** argv);
 int cmd_synth(int argc, char** argv);
 int cmd_generate(int argc, char** argv);
 int cmd_convert(int argc, char** argv);
+int cmd_tune(int argc, char** argv);
 
 }  // namespace tritbench::cli

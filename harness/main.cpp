@@ -22,10 +22,11 @@ const Command kCommands[] = {
     {"check", tritbench::cli::cmd_check, "exactness of every runnable kernel against the naive oracle"},
     {"kernels", tritbench::cli::cmd_kernels, "time kernels over shapes, batch sizes and threads"},
     {"e2e", tritbench::cli::cmd_e2e, "end-to-end prompt and generation tokens/s of a whole model"},
-    {"sysinfo", tritbench::cli::cmd_sysinfo, "CPU, features, caches, compiler, flags, git commit"},
     {"synth", tritbench::cli::cmd_synth, "write a synthetic model of any preset as a bitnet.cpp GGUF"},
     {"generate", tritbench::cli::cmd_generate, "generate text from a prompt (or chat), streamed, with tokens/s"},
     {"convert", tritbench::cli::cmd_convert, "convert a Hugging Face BitNet checkpoint folder to a GGUF file"},
+    {"sysinfo", tritbench::cli::cmd_sysinfo, "CPU, features, caches, compiler, flags, git commit; --roofline"},
+    {"tune", tritbench::cli::cmd_tune, "search a kernel row's tile space; store the best per machine"},
 };
 
 void usage(std::ostream& o) {

@@ -70,8 +70,24 @@ struct TileConfig {
   int col_block = 0;  // activation rows (tokens) computed together
   int k_block = 0;  // K elements per inner block (LUT kernels)
   int parallel = 0;  // family-specific (e.g. 1 = weight-parallel)
+  int block_rows = 0;  // weight rows per cache block of the GEMM loop nest
   bool operator==(const TileConfig&) const = default;
   std::string str() const;  // "rb=4,cb=4" (only the non-default fields)
+};
+
+// The tiles a kernel row accepts, for `--tile` overrides and the tuner. A row without one runs
+// only its own tile. All three functions are pure.
+struct TileSpace {
+  // Empty if the row can run tile t, else why not (naming the field and the accepted values).
+  std::string (*check)(const TileConfig& t);
+  // The tile the kernel actually runs for t on an M x K weight and N tokens: zero fields replaced
+  // by the defaults the kernel picks. Results report this, so a "default" is never ambiguous.
+  TileConfig (*effective)(const TileConfig& t, std::int64_t M, std::int64_t K, std::int64_t N);
+  // The tiles the tuner tries for this shape and batch (each passes check).
+  std::vector<TileConfig> (*candidates)(std::int64_t M, std::int64_t K, std::int64_t N);
+  // Whether pack's bytes depend on the tile. When not, weights packed once serve every tile (the
+  // benchmarks and the tuner then pack each matrix once per sweep).
+  bool pack_uses_tile = true;
 };
 
 struct KernelInfo;
@@ -143,6 +159,7 @@ struct KernelInfo {
   GemmI32Fn gemm_i32;  // exact rows
   GemmF32Fn gemm_f32;  // approximate rows
   std::string_view description;
+  const TileSpace* tiles = nullptr;  // tunable rows: the tiles they accept (see TileSpace)
 
   bool exact() const { return exactness == Exactness::kExact; }
 };

@@ -97,6 +97,7 @@ std::string TileConfig::str() const {
   add("cb", col_block);
   add("kb", k_block);
   add("par", parallel);
+  add("br", block_rows);
   return s.empty() ? "default" : s;
 }
 

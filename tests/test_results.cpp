@@ -113,7 +113,7 @@ TEST(Run, WritesResultsAndSummary) {
     "sweeps": [{"kernels": "i2s", "shapes": "64x256", "batch": [1, 3], "hot": true, "repetitions": 2, "min_time": 0.001}],
     "e2e": [{"model": "synthetic:tiny", "kernels": "i2s", "prompt": [8], "gen": [4], "threads": [1], "repetitions": 2}]})");
   std::string out;
-  ASSERT_EQ(run_cli("run " + (d.path / "mini.json").string() + " --results-dir " + (d.path / "r").string(), &out), 0) << out;
+  ASSERT_EQ(run_cli("run --no-roofline " + (d.path / "mini.json").string() + " --results-dir " + (d.path / "r").string(), &out), 0) << out;
   std::vector<fs::path> files;
   for (const auto& e : fs::directory_iterator(d.path / "r" / "mini")) files.push_back(e.path());
   ASSERT_EQ(files.size(), 2u) << "a JSON and a Markdown file";
@@ -142,7 +142,7 @@ TEST(Run, CtrlCKeepsWhatFinished) {
   const pid_t pid = fork();
   if (pid == 0) {
     const std::string exp = (d.path / "long.json").string(), o = out.string();
-    execl(TRITBENCH_CLI, TRITBENCH_CLI, "run", exp.c_str(), "--out", o.c_str(), static_cast<char*>(nullptr));
+    execl(TRITBENCH_CLI, TRITBENCH_CLI, "run", exp.c_str(), "--out", o.c_str(), "--no-roofline", static_cast<char*>(nullptr));
     _exit(127);
   }
   // Wait until the first item has been saved, then interrupt.

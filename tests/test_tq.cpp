@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <string>
 
 #include "harness/lib/check.h"
 #include "kernels/registry.h"
@@ -107,6 +108,16 @@ TEST(TQ, RowsAreWholeBlocksPaddedWithZeroWeights) {
         ASSERT_EQ(block[i], expect) << name << " row " << m << " column " << 256 + i;
       }
     }
+  }
+}
+
+TEST(TQ1, KBeyondTheKernelBoundIsRefused) {
+  TernaryMatrix w{1, tq::kMaxKTQ1 + 256, std::vector<std::int8_t>(tq::kMaxKTQ1 + 256, 0), 1.0f};
+  try {
+    pack_weights(*find_kernel("tq1_0__scalar"), w);
+    FAIL() << "K = 2^19 + 256 accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("K = 524544"), std::string::npos) << e.what();
   }
 }
 

@@ -5,13 +5,18 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <numeric>
+#include <stdexcept>
 
+#include "harness/lib/roofline.h"
 #include "kernels/registry.h"
 #include "kernels/runtime/gemm.h"
+#include "kernels/runtime/tuning.h"
 #include "reference/quantize.h"
 #include "reference/rng.h"
 
@@ -19,191 +24,314 @@ namespace tritbench::bench {
 
 namespace {
 
-struct Context {
-  Spec spec;
-  TernaryMatrix w;
+using Clock = std::chrono::steady_clock;
+
+// Packed copies of one weight matrix, kept while consecutive benchmarks can use them: same packer,
+// shape and tile give the same bytes, whichever row of the packer's family runs them.
+struct WeightSet {
+  PackFn pack = nullptr;
+  std::int64_t M = 0, K = 0;
+  TileConfig tile;
+  bool cold = false;
   std::vector<PackedWeights> copies;
-  std::vector<float> x, y;
-  QuantizedBatch a;
-  GemmWorkspace ws;
-  ThreadPool* pool = nullptr;
-  std::size_t next = 0;
-  bool ready = false;
   double pack_seconds = 0;
-  std::string error;
-  std::string_view ran;
 
-  void setup() {
-    if (ready) return;
-    ready = true;
-    Rng rng(spec.M * 1000003 + spec.K);
-    w.M = spec.M;
-    w.K = spec.K;
-    w.scale = 0.7f;
-    w.w.resize(static_cast<std::size_t>(spec.M * spec.K));
-    for (auto& v : w.w) v = rng.ternary();
-    x.resize(static_cast<std::size_t>(spec.N * spec.K));
-    for (auto& v : x) v = static_cast<float>(rng.normal());
-    y.resize(static_cast<std::size_t>(spec.N * spec.M));
-    const auto t0 = std::chrono::steady_clock::now();
-    copies.push_back(pack_weights(*spec.kernel, w));
-    pack_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (!spec.hot) {
-      // 2.5x the LLC as reported (VMs may report the whole socket's L3), capped at 2 GiB.
-      const double llc = static_cast<double>(cpu_info().last_level_cache_bytes());
-      const double span = std::min(2.5 * llc, 2.0 * (1ull << 30));
-      const auto bytes = static_cast<double>(copies[0].bytes());
-      const auto n = static_cast<std::int64_t>(std::ceil(span / std::max(1.0, bytes)));
-      for (std::int64_t i = 1; i < n; ++i) copies.push_back(copies[0]);
-    }
-    w.w.clear();
-    w.w.shrink_to_fit();
+  bool serves(const Spec& s) const {
+    return pack == s.kernel->pack && M == s.M && K == s.K && (tile == s.tile || !tile_matters(s)) &&
+           (cold || s.hot) && !copies.empty();
   }
-
-  void call() {
-    const PackedWeights& p = copies[next];
-    next = next + 1 == copies.size() ? 0 : next + 1;
-    reference::quantize_activations(x.data(), spec.N, spec.K, spec.K, a);
-    prepare_activations(p, a, ws);
-    gemm_f32(p, ws, y.data(), spec.M, pool);
-    ran = p.kernel->name;  // the row whose functions the runtime dispatched to
-  }
+  static bool tile_matters(const Spec& s) { return !s.kernel->tiles || s.kernel->tiles->pack_uses_tile; }
 };
+
+void build(const Spec& s, std::int64_t rotate_bytes, WeightSet& ws) {
+  ws = WeightSet{};
+  TernaryMatrix w;
+  Rng rng(static_cast<std::uint64_t>(s.M * 1000003 + s.K));
+  w.M = s.M;
+  w.K = s.K;
+  w.scale = 0.7f;
+  w.w.resize(static_cast<std::size_t>(s.M * s.K));
+  for (auto& v : w.w) v = rng.ternary();
+  const auto t0 = Clock::now();
+  ws.copies.push_back(pack_weights(*s.kernel, w, &s.tile));
+  ws.pack_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  ws.pack = s.kernel->pack;
+  ws.M = s.M;
+  ws.K = s.K;
+  ws.tile = s.tile;
+  ws.cold = !s.hot;
+  if (!s.hot) {
+    // 2.5x the LLC as reported (VMs may report the whole socket's L3), capped at 2 GiB.
+    const double llc = static_cast<double>(cpu_info().last_level_cache_bytes());
+    const double span = rotate_bytes > 0 ? static_cast<double>(rotate_bytes) : std::min(2.5 * llc, 2.0 * (1ull << 30));
+    const auto bytes = static_cast<double>(ws.copies[0].bytes());
+    const auto n = static_cast<std::int64_t>(std::ceil(span / std::max(1.0, bytes)));
+    ws.copies.reserve(static_cast<std::size_t>(n));
+    for (std::int64_t i = 1; i < n; ++i) ws.copies.push_back(ws.copies[0]);
+  }
+}
+
+// Seconds per call of f: `blocks` samples, each the mean over enough calls to last block_seconds.
+template <class F>
+Stats time_blocks(F&& f, int blocks, double block_seconds) {
+  std::int64_t n = 1;
+  for (;;) {
+    const auto t0 = Clock::now();
+    for (std::int64_t i = 0; i < n; ++i) f();
+    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (s >= block_seconds || n >= (1 << 24)) break;
+    n = s > 0 ? std::max(n * 2, static_cast<std::int64_t>(n * block_seconds / s * 1.2)) : n * 16;
+  }
+  std::vector<double> samples;
+  for (int b = 0; b < blocks; ++b) {
+    const auto t0 = Clock::now();
+    for (std::int64_t i = 0; i < n; ++i) f();
+    samples.push_back(std::chrono::duration<double>(Clock::now() - t0).count() / static_cast<double>(n));
+  }
+  return Stats::of(std::move(samples));
+}
 
 class Collector : public benchmark::BenchmarkReporter {
  public:
-  std::map<std::string, std::vector<double>> samples;
-  std::map<std::string, std::string> errors;
-  bool progress = true;
-  std::size_t total = 0, done = 0;
+  std::vector<double> samples, cpu;
+  std::string error;
 
   bool ReportContext(const Context&) override { return true; }
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const auto& r : runs) {
       if (r.run_type != Run::RT_Iteration) continue;
-      // function_name is the name registered; benchmark_name() adds "/repeats:5/..." suffixes.
-      const std::string name = r.run_name.function_name;
       if (r.error_occurred) {
-        errors[name] = r.error_message;
+        error = r.error_message;
         continue;
       }
-      if (r.iterations > 0) samples[name].push_back(r.real_accumulated_time / static_cast<double>(r.iterations));
-      if (progress && r.repetition_index + 1 == r.repetitions)
-        std::cerr << "  [" << ++done << "/" << total << "] " << name.substr(name.find('/') + 1) << "\n";
+      if (r.iterations > 0) {
+        samples.push_back(r.real_accumulated_time / static_cast<double>(r.iterations));
+        cpu.push_back(r.cpu_accumulated_time / static_cast<double>(r.iterations));
+      }
     }
   }
   void Finalize() override {}
 };
 
-std::string bench_name(const Spec& s, std::size_t i) {
-  return std::to_string(i) + "/" + std::string(s.kernel->name) + "/M" + std::to_string(s.M) + "xK" +
-         std::to_string(s.K) + "/N" + std::to_string(s.N) + "/t" + std::to_string(s.threads) +
-         (s.hot ? "/hot" : "/cold");
+std::string bench_name(const Spec& s) {
+  return std::string(s.kernel->name) + "/M" + std::to_string(s.M) + "xK" + std::to_string(s.K) + "/N" +
+         std::to_string(s.N) + "/t" + std::to_string(s.threads) + (s.hot ? "/hot" : "/cold") +
+         (s.tile_source == "default" ? "" : "/" + s.tile_source + ":" + s.tile.str());
+}
+
+void apply_roofline(const roofline::Roofline& rf, Result& r) {
+  const auto& c = rf.at(r.spec.threads);
+  r.read_gbps_ceiling = c.read_gbps;
+  r.int8_peak_gops = rf.int8_peak_gops(r.spec.kernel->isa, r.spec.threads);
+  const double ops_per_byte = 2.0 * static_cast<double>(r.spec.M) * static_cast<double>(r.spec.K) *
+                              static_cast<double>(r.spec.N) / std::max<double>(1.0, static_cast<double>(r.packed_bytes));
+  const double mem = r.spec.hot || c.read_gbps <= 0 ? std::numeric_limits<double>::infinity()
+                                                    : c.read_gbps * ops_per_byte;
+  const double peak = r.int8_peak_gops > 0 ? r.int8_peak_gops : std::numeric_limits<double>::infinity();
+  if (std::isinf(mem) && std::isinf(peak)) return;
+  r.has_roofline = true;
+  r.pct_of_read_bw = c.read_gbps > 0 ? 100.0 * r.weight_gbps / c.read_gbps : 0;
+  r.pct_of_int8_peak = r.int8_peak_gops > 0 ? 100.0 * r.gops / r.int8_peak_gops : 0;
+  r.roofline_bound = mem < peak ? "memory" : "compute";
+  r.roofline_pct = 100.0 * r.gops / std::min(mem, peak);
+  r.roofline_pct_best = r.gemm.min > 0 ? r.roofline_pct * r.gemm.median / r.gemm.min : 0;
+}
+
+void init_benchmark_library() {
+  static bool initialized = false;
+  if (initialized) return;
+  int argc = 1;
+  char arg0[] = "tritbench";
+  char* argv[] = {arg0, nullptr};
+  benchmark::Initialize(&argc, argv);
+  initialized = true;
 }
 
 }  // namespace
 
+Stats Stats::of(std::vector<double> samples) {
+  Stats st;
+  st.samples = samples;
+  if (samples.empty()) return st;
+  std::sort(samples.begin(), samples.end());
+  const std::size_t n = samples.size();
+  st.median = n % 2 ? samples[n / 2] : 0.5 * (samples[n / 2 - 1] + samples[n / 2]);
+  st.min = samples.front();
+  st.mean = std::accumulate(samples.begin(), samples.end(), 0.0) / static_cast<double>(n);
+  double var = 0;
+  for (double v : samples) var += (v - st.mean) * (v - st.mean);
+  st.stddev = n > 1 ? std::sqrt(var / static_cast<double>(n - 1)) : 0;
+  return st;
+}
+
+nlohmann::json Stats::to_json() const {
+  return {{"samples_seconds", samples}, {"median_seconds", median}, {"mean_seconds", mean},
+          {"stddev_seconds", stddev},   {"min_seconds", min},       {"n", samples.size()}};
+}
+
 std::vector<Result> run(const std::vector<Spec>& specs, const Options& opts) {
-  static bool initialized = false;
-  if (!initialized) {
-    int argc = 1;
-    char arg0[] = "tritbench";
-    char* argv[] = {arg0, nullptr};
-    benchmark::Initialize(&argc, argv);
-    initialized = true;
-  }
-  std::map<int, std::unique_ptr<ThreadPool>> pools;
-  std::vector<std::shared_ptr<Context>> ctx;
+  init_benchmark_library();
   std::vector<Result> results(specs.size());
-  for (std::size_t i = 0; i < specs.size(); ++i) {
+  // Run order: benchmarks that can share packed weights next to each other (cold before hot, so
+  // the rotating copies serve both); results keep the caller's order.
+  std::vector<std::size_t> order(specs.size());
+  std::iota(order.begin(), order.end(), 0);
+  auto key = [&](std::size_t i) {
     const Spec& s = specs[i];
-    results[i].spec = s;
-    results[i].isa = std::string(isa_name(s.kernel->isa));
-    auto c = std::make_shared<Context>();
-    c->spec = s;
+    const TileConfig t = WeightSet::tile_matters(s) ? s.tile : TileConfig{};
+    return std::make_tuple(s.M, s.K, reinterpret_cast<std::uintptr_t>(s.kernel->pack), t.row_block,
+                           t.col_block, t.k_block, t.parallel, t.block_rows, s.hot);
+  };
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return key(a) < key(b); });
+
+  std::map<int, std::unique_ptr<ThreadPool>> pools;
+  WeightSet weights;
+  const std::size_t total = static_cast<std::size_t>(
+      std::count_if(specs.begin(), specs.end(), [](const Spec& s) { return runnable(*s.kernel); }));
+  std::size_t done = 0;
+  for (std::size_t i : order) {
+    const Spec& s = specs[i];
+    Result& r = results[i];
+    r.spec = s;
+    r.isa = std::string(isa_name(s.kernel->isa));
     if (!runnable(*s.kernel)) {
-      results[i].error = "skipped: " + why_not_runnable(s.kernel->isa);
-      ctx.push_back(nullptr);
+      r.error = "skipped: " + why_not_runnable(s.kernel->isa);
       continue;
     }
+    try {
+      if (s.kernel->tiles && !(s.tile == s.kernel->tile))
+        if (std::string why = s.kernel->tiles->check(s.tile); !why.empty())
+          throw std::invalid_argument("kernel " + std::string(s.kernel->name) + ": " + why);
+      if (!weights.serves(s)) build(s, opts.rotate_bytes, weights);
+    } catch (const std::exception& e) {
+      r.error = e.what();
+      continue;
+    }
+    for (auto& p : weights.copies) {
+      p.kernel = s.kernel;
+      p.tile = s.tile;  // the same bytes serve every tile when the packer ignores it
+    }
+    const std::size_t n_copies = s.hot ? 1 : weights.copies.size();
+    r.weight_copies = static_cast<std::int64_t>(n_copies);
+    r.packed_bytes = static_cast<std::int64_t>(weights.copies[0].bytes());
+    r.pack_seconds = weights.pack_seconds;
+    r.tile = effective_tile(*s.kernel, s.tile, s.M, s.K, s.N);
+
     auto& pool = pools[s.threads];
     if (!pool) pool = std::make_unique<ThreadPool>(s.threads);
-    c->pool = pool.get();
-    ctx.push_back(c);
-    benchmark::RegisterBenchmark(bench_name(s, i).c_str(), [c](benchmark::State& st) {
-          try {
-            c->setup();
-            c->call();  // warm-up: first-touch of buffers, pool wake-up
-          } catch (const std::exception& e) {
-            st.SkipWithError(e.what());
-            return;
-          }
-          for (auto _ : st) c->call();
-        })
-        ->Repetitions(opts.repetitions)
-        ->MinTime(opts.min_time)
-        ->UseRealTime()
-        ->ReportAggregatesOnly(false);
-  }
-  Collector collector;
-  collector.progress = opts.progress;
-  collector.total = static_cast<std::size_t>(std::count_if(ctx.begin(), ctx.end(), [](auto& p) { return p != nullptr; }));
-  benchmark::RunSpecifiedBenchmarks(&collector);
-  benchmark::ClearRegisteredBenchmarks();
-
-  for (std::size_t i = 0; i < specs.size(); ++i) {
-    Result& r = results[i];
-    if (!ctx[i]) continue;
-    const std::string name = bench_name(specs[i], i);
-    if (auto e = collector.errors.find(name); e != collector.errors.end()) r.error = e->second;
-    r.samples = collector.samples[name];
-    r.weight_copies = static_cast<std::int64_t>(ctx[i]->copies.size());
-    r.packed_bytes = ctx[i]->copies.empty() ? 0 : static_cast<std::int64_t>(ctx[i]->copies[0].bytes());
-    r.pack_seconds = ctx[i]->pack_seconds;
-    if (r.samples.empty() && r.error.empty()) r.error = "no samples were recorded";
-    if (!r.error.empty()) continue;
-    r.kernel_ran = std::string(ctx[i]->ran);
-    std::vector<double> s = r.samples;
-    std::sort(s.begin(), s.end());
-    const std::size_t n = s.size();
-    r.median = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
-    r.min = s.front();
-    r.mean = std::accumulate(s.begin(), s.end(), 0.0) / static_cast<double>(n);
-    double var = 0;
-    for (double v : s) var += (v - r.mean) * (v - r.mean);
-    r.stddev = n > 1 ? std::sqrt(var / static_cast<double>(n - 1)) : 0;
-    const double ops = 2.0 * static_cast<double>(specs[i].M) * static_cast<double>(specs[i].K) *
-                       static_cast<double>(specs[i].N);
-    r.gops = ops / r.median * 1e-9;
-    r.weight_gbps = static_cast<double>(r.packed_bytes) / r.median * 1e-9;
-    ctx[i].reset();
+    std::vector<float> x(static_cast<std::size_t>(s.N * s.K)), y(static_cast<std::size_t>(s.N * s.M));
+    Rng rng(static_cast<std::uint64_t>(s.M * 31 + s.K * 7 + s.N));
+    for (auto& v : x) v = static_cast<float>(rng.normal());
+    QuantizedBatch a;
+    GemmWorkspace ws;
+    std::size_t next = 0;
+    Collector collector;
+    try {
+      const double block = std::max(1e-3, opts.min_time / 10);
+      r.quantize = time_blocks([&] { reference::quantize_activations(x.data(), s.N, s.K, s.K, a); },
+                               opts.repetitions, block);
+      r.prepare = time_blocks([&] { prepare_activations(weights.copies[0], a, ws); }, opts.repetitions, block);
+      reset_kernel_call_counts();
+      // ws.prepared was made for copy 0; the copies share shape and tile, so it serves them all.
+      auto call = [&] {
+        gemm_f32(weights.copies[next], ws, y.data(), s.M, pool.get());
+        next = next + 1 == n_copies ? 0 : next + 1;
+      };
+      benchmark::RegisterBenchmark(bench_name(s).c_str(), [&](benchmark::State& st) {
+        try {
+          call();  // warm-up: first touch of the output, pool wake-up
+        } catch (const std::exception& e) {
+          st.SkipWithError(e.what());
+          return;
+        }
+        for (auto _ : st) call();
+      })
+          ->Repetitions(opts.repetitions)
+          ->MinTime(opts.min_time)
+          ->UseRealTime()
+          ->ReportAggregatesOnly(false);
+      benchmark::RunSpecifiedBenchmarks(&collector);
+      benchmark::ClearRegisteredBenchmarks();
+    } catch (const std::exception& e) {
+      benchmark::ClearRegisteredBenchmarks();
+      r.error = e.what();
+      continue;
+    }
+    r.error = collector.error;
+    if (collector.samples.empty() && r.error.empty()) r.error = "no samples were recorded";
+    for (const auto& [name, count] : kernel_call_counts())
+      if (count > 0) {
+        if (!r.kernel_ran.empty()) r.kernel_ran += ',';
+        r.kernel_ran += name;
+      }
+    if (r.error.empty()) {
+      r.gemm = Stats::of(collector.samples);
+      r.gemm_cpu_samples = collector.cpu;
+      const double real = std::accumulate(collector.samples.begin(), collector.samples.end(), 0.0);
+      const double cpu = std::accumulate(collector.cpu.begin(), collector.cpu.end(), 0.0);
+      r.cpu_utilization = real > 0 ? cpu / real : 0;
+      const double ops = 2.0 * static_cast<double>(s.M) * static_cast<double>(s.K) * static_cast<double>(s.N);
+      r.gops = ops / r.gemm.median * 1e-9;
+      r.weight_gbps = static_cast<double>(r.packed_bytes) / r.gemm.median * 1e-9;
+      if (opts.roofline) apply_roofline(*opts.roofline, r);
+    }
+    if (opts.progress) {
+      std::cerr << "  [" << ++done << "/" << total << "] " << bench_name(s);
+      if (r.error.empty())
+        std::cerr << ": " << r.gemm.median * 1e6 << " us, " << r.gops << " GOP/s"
+                  << (r.has_roofline ? ", " + std::to_string(static_cast<int>(std::lround(r.roofline_pct))) +
+                                           "% of " + r.roofline_bound + " roofline"
+                                     : "");
+      else
+        std::cerr << ": " << r.error;
+      std::cerr << "\n";
+    }
   }
   return results;
 }
 
 nlohmann::json Result::to_json() const {
-  return {{"kernel", std::string(spec.kernel->name)},
-          {"kernel_ran", kernel_ran},
-          {"isa", isa},
-          {"format", std::string(spec.kernel->format)},
-          {"shape", spec.shape},
-          {"M", spec.M},
-          {"K", spec.K},
-          {"batch", spec.N},
-          {"threads", spec.threads},
-          {"hot", spec.hot},
-          {"weight_copies", weight_copies},
-          {"packed_bytes", packed_bytes},
-          {"pack_seconds", pack_seconds},
-          {"samples_seconds", samples},
-          {"median_seconds", median},
-          {"mean_seconds", mean},
-          {"stddev_seconds", stddev},
-          {"min_seconds", min},
-          {"n", samples.size()},
-          {"gops", gops},
-          {"weight_gbps", weight_gbps},
-          {"error", error}};
+  nlohmann::json j = {{"kernel", std::string(spec.kernel->name)},
+                      {"kernel_ran", kernel_ran},
+                      {"isa", isa},
+                      {"format", std::string(spec.kernel->format)},
+                      {"shape", spec.shape},
+                      {"M", spec.M},
+                      {"K", spec.K},
+                      {"batch", spec.N},
+                      {"threads", spec.threads},
+                      {"hot", spec.hot},
+                      {"tile", tile.str()},
+                      {"tile_fields",
+                       {{"rb", tile.row_block}, {"cb", tile.col_block}, {"kb", tile.k_block},
+                        {"par", tile.parallel}, {"br", tile.block_rows}}},
+                      {"tile_requested", spec.tile.str()},
+                      {"tile_source", spec.tile_source},
+                      {"weight_copies", weight_copies},
+                      {"packed_bytes", packed_bytes},
+                      {"pack_seconds", pack_seconds},
+                      {"samples_seconds", gemm.samples},
+                      {"median_seconds", gemm.median},
+                      {"mean_seconds", gemm.mean},
+                      {"stddev_seconds", gemm.stddev},
+                      {"min_seconds", gemm.min},
+                      {"n", gemm.samples.size()},
+                      {"cpu_samples_seconds", gemm_cpu_samples},
+                      {"cpu_utilization", cpu_utilization},
+                      {"quantize", quantize.to_json()},
+                      {"prepare", prepare.to_json()},
+                      {"gops", gops},
+                      {"weight_gbps", weight_gbps},
+                      {"error", error}};
+  if (has_roofline)
+    j["roofline"] = {{"read_gbps", read_gbps_ceiling},      {"int8_peak_gops", int8_peak_gops},
+                     {"int8_peak_name", roofline::Roofline::peak_name(spec.kernel->isa)},
+                     {"pct_of_read_bw", pct_of_read_bw},   {"pct_of_int8_peak", pct_of_int8_peak},
+                     {"bound", roofline_bound},            {"pct", roofline_pct},
+                     {"pct_best", roofline_pct_best}};
+  else
+    j["roofline"] = nullptr;
+  return j;
 }
 
 }  // namespace tritbench::bench

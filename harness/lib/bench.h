@@ -1,11 +1,23 @@
 #pragma once
-// Kernel timing with Google Benchmark: one registered benchmark per (kernel, shape, batch, threads).
+// Kernel timing with Google Benchmark: one benchmark per (kernel, shape, batch, threads, tile).
 //
-// The timed call is what a BitLinear layer costs per forward: quantize the float activations,
-// prepare them for the kernel, GEMM, epilogue. Packing happens once, outside, and is timed apart.
-// Unless `hot`, each iteration uses the next of several copies of the packed weights, enough copies
-// to span more than twice the last-level cache, so a GEMV reads its weights from DRAM as it does in
-// real generation; `hot` reuses one copy (the in-cache figure, as bitnet.cpp's microbenchmarks).
+// What is timed, per call of a BitLinear, in three parts reported separately:
+//   gemm      the kernel over all rows (split across the thread pool) plus the shared epilogue:
+//             the Google Benchmark loop, repetitions with median / mean / stddev / min;
+//   quantize  the shared activation quantizer (float rows -> int8 + scale + row sum);
+//   prepare   the kernel's prepare step (reorder, pad, LUTs; nothing for I2_S);
+// and packing, once per weight matrix. quantize and prepare are timed in blocks of calls (one
+// sample per block, as many blocks as repetitions), outside Google Benchmark's loop.
+//
+// Unless `hot`, each GEMM call uses the next of several copies of the packed weights, enough
+// copies to span 2.5x the last-level cache (capped at 2 GiB), so a GEMV reads its weights from
+// DRAM as it does in real generation; `hot` reuses one copy (the in-cache figure, as bitnet.cpp's
+// microbenchmarks). The copies are shared by consecutive benchmarks with the same packer, shape
+// and tile, so a sweep packs each matrix once.
+//
+// With a roofline (harness/lib/roofline.h), every result is also a fraction of this machine's
+// ceiling at its thread count: the int8 peak of the kernel's ISA and, for cold weights, the read
+// bandwidth times the call's ops per weight byte; the lower of the two is the roofline.
 
 #include <cstdint>
 #include <string>
@@ -15,6 +27,10 @@
 
 #include "kernels/api.h"
 
+namespace tritbench::roofline {
+struct Roofline;
+}
+
 namespace tritbench::bench {
 
 struct Spec {
@@ -23,25 +39,49 @@ struct Spec {
   std::int64_t M = 0, K = 0, N = 1;
   int threads = 1;
   bool hot = false;
+  TileConfig tile;  // packed with (kernels/runtime/tuning.h choose_tile)
+  std::string tile_source = "default";  // default | tuned | override
 };
 
 struct Options {
   int repetitions = 5;
   double min_time = 0.1;  // seconds per repetition
   bool progress = true;  // a line per finished benchmark on stderr
+  const roofline::Roofline* roofline = nullptr;  // ceilings for the % of roofline, if known
+  std::int64_t rotate_bytes = 0;  // span of the rotating copies; 0: 2.5x LLC, at most 2 GiB
+};
+
+struct Stats {
+  std::vector<double> samples;  // seconds per call
+  double median = 0, mean = 0, stddev = 0, min = 0;
+  static Stats of(std::vector<double> samples);
+  nlohmann::json to_json() const;
 };
 
 struct Result {
   Spec spec;
   std::string kernel_ran;  // the registry row that actually executed (from the call counters)
   std::string isa;
+  TileConfig tile;  // as the kernel ran it (zero fields resolved), see TileSpace::effective
   std::int64_t weight_copies = 1;
   std::int64_t packed_bytes = 0;  // one copy
   double pack_seconds = 0;
-  std::vector<double> samples;  // seconds per call, one per repetition
-  double median = 0, mean = 0, stddev = 0, min = 0;
-  double gops = 0;  // 2*M*K*N / median
-  double weight_gbps = 0;  // packed bytes / median
+  Stats gemm, quantize, prepare;
+  // CPU time of the calling thread per GEMM call, per repetition, and its share of the real time.
+  // Well below 1 with one thread means the thread was not running for part of the measurement
+  // (a shared machine): the real-time figures then include that wait.
+  std::vector<double> gemm_cpu_samples;
+  double cpu_utilization = 0;
+  double gops = 0;  // 2*M*K*N / gemm.median
+  double weight_gbps = 0;  // packed bytes / gemm.median
+  // Roofline (when Options::roofline was given): ceilings at this thread count, and fractions.
+  bool has_roofline = false;
+  double read_gbps_ceiling = 0, int8_peak_gops = 0;
+  double pct_of_read_bw = 0;  // weight_gbps / read bandwidth
+  double pct_of_int8_peak = 0;  // gops / int8 peak of the kernel's ISA
+  std::string roofline_bound;  // "memory" or "compute": the lower ceiling for this call
+  double roofline_pct = 0;  // percentage of that ceiling
+  double roofline_pct_best = 0;  // the same from the fastest repetition (gemm.min)
   std::string error;
   nlohmann::json to_json() const;
 };

@@ -143,7 +143,7 @@ std::vector<std::int32_t> oracle(const CaseData& d) {
 }
 
 Result run(const KernelInfo& k, const Case& c, const CaseData& d,
-           const std::vector<std::int32_t>& expected, ThreadPool& pool) {
+           const std::vector<std::int32_t>& expected, ThreadPool& pool, const TileConfig* tile) {
   Result r;
   r.kernel = std::string(k.name);
   r.c = c;
@@ -155,7 +155,7 @@ Result run(const KernelInfo& k, const Case& c, const CaseData& d,
     return r;
   }
   try {
-    PackedWeights p = pack_weights(k, d.w);
+    PackedWeights p = pack_weights(k, d.w, tile);
     GemmWorkspace ws;
     prepare_activations(p, d.a, ws);
     const std::int64_t M = c.M, N = c.N;

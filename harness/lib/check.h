@@ -63,9 +63,10 @@ struct Result {
   std::string describe() const;  // one line for humans
 };
 
-// Runs kernel k on the case data with `pool` (its size is the thread count) and compares.
+// Runs kernel k on the case data with `pool` (its size is the thread count) and compares. `tile`:
+// pack with this tile instead of the row's own (a tile of the row's TileSpace).
 Result run(const KernelInfo& k, const Case& c, const CaseData& d, const std::vector<std::int32_t>& expected,
-           ThreadPool& pool);
+           ThreadPool& pool, const TileConfig* tile = nullptr);
 
 // Every kernel x case x thread count; one summary per kernel.
 struct Summary {

@@ -49,8 +49,11 @@ struct GemmArgs {
   std::int64_t m0, m1;
   std::int32_t* c;
   std::int64_t ldc;
-  int row_block;  // weight rows per micro-tile (GEMM)
+  // The tile, as resolved by i2s::effective_tile (kernels/i2s/tiles.cpp): every field set.
+  int row_block;  // weight rows per micro-tile (GEMM and GEMV)
   int col_block;  // activation rows per micro-tile (GEMM)
+  int block_rows;  // weight rows per cache block (activation-parallel order)
+  int parallel;  // 0: activation-parallel, 1: weight-parallel (see tiles.cpp)
 };
 
 void gemm_scalar(const GemmArgs& a);

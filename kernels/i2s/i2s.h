@@ -19,6 +19,11 @@ void gemm_i32_avx2(const PackedWeights& w, const PreparedActivations& a, std::in
 void gemm_i32_avx512vnni(const PackedWeights& w, const PreparedActivations& a, std::int64_t m0,
                          std::int64_t m1, std::int32_t* c, std::int64_t ldc);
 
+// The tiles the AVX-512 VNNI and AVX2 GEMMs accept (kernels/i2s/tiles.cpp). The scalar kernel has
+// no tile parameters.
+extern const TileSpace kTilesAvx512Vnni;
+extern const TileSpace kTilesAvx2;
+
 // GGUF tensor bytes of an M x K weight in bitnet.cpp's layout: M*K/4 bytes + 32-byte scale trailer.
 // M*K must be a multiple of 128; rows may straddle blocks (the tensor is flattened).
 std::uint64_t file_bytes(std::int64_t M, std::int64_t K);

@@ -25,15 +25,19 @@ inline std::uint8_t code_at(const std::uint8_t* data, std::int64_t i) {
   return (data[b * kBlockBytes + (r % 32)] >> (6 - 2 * (r / 32))) & 3;
 }
 
+// The kernel arguments with the tile resolved for this batch (tiles.cpp; the scalar kernel reads
+// no tile fields). Resolving per call is a few integer operations.
 GemmArgs args_of(const PackedWeights& w, const PreparedActivations& a, std::int64_t m0,
-                 std::int64_t m1, std::int32_t* c, std::int64_t ldc) {
-  return GemmArgs{w.data.data(), w.ld,  w.Kp, a.q,  a.ldq, a.src->sum.data(), a.N, m0, m1, c, ldc,
-                  w.tile.row_block ? w.tile.row_block : 4,
-                  w.tile.col_block ? w.tile.col_block : 4};
+                 std::int64_t m1, std::int32_t* c, std::int64_t ldc, const TileSpace* space) {
+  const TileConfig t = space ? space->effective(w.tile, w.M, w.K, a.N) : TileConfig{1, 1, 0, 0, 1};
+  return GemmArgs{w.data.data(), w.ld, w.Kp, a.q, a.ldq, a.src->sum.data(), a.N, m0, m1, c, ldc,
+                  t.row_block, t.col_block, t.block_rows, t.parallel};
 }
 
 }  // namespace
 
+// The packed layout does not depend on the tile (the tile only shapes the GEMM loops), so every
+// I2_S row packs the same bytes: the GGUF tensor's when K % 128 == 0.
 void pack(const TernaryMatrix& w, const TileConfig&, PackedWeights& out) {
   out.M = out.Mp = w.M;
   out.K = w.K;
@@ -68,15 +72,15 @@ void prepare(const QuantizedBatch& a, const PackedWeights&, PreparedActivations&
 
 void gemm_i32_scalar(const PackedWeights& w, const PreparedActivations& a, std::int64_t m0,
                      std::int64_t m1, std::int32_t* c, std::int64_t ldc) {
-  gemm_scalar(args_of(w, a, m0, m1, c, ldc));
+  gemm_scalar(args_of(w, a, m0, m1, c, ldc, nullptr));
 }
 void gemm_i32_avx2(const PackedWeights& w, const PreparedActivations& a, std::int64_t m0,
                    std::int64_t m1, std::int32_t* c, std::int64_t ldc) {
-  gemm_avx2(args_of(w, a, m0, m1, c, ldc));
+  gemm_avx2(args_of(w, a, m0, m1, c, ldc, &kTilesAvx2));
 }
 void gemm_i32_avx512vnni(const PackedWeights& w, const PreparedActivations& a, std::int64_t m0,
                          std::int64_t m1, std::int32_t* c, std::int64_t ldc) {
-  gemm_avx512vnni(args_of(w, a, m0, m1, c, ldc));
+  gemm_avx512vnni(args_of(w, a, m0, m1, c, ldc, &kTilesAvx512Vnni));
 }
 
 std::uint64_t file_bytes(std::int64_t M, std::int64_t K) {

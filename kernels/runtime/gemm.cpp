@@ -56,6 +56,13 @@ PackedWeights pack_weights(const KernelInfo& k, const TernaryMatrix& w, const Ti
     throw std::invalid_argument("kernel " + std::string(k.name) + ": weight matrix holds " +
                                 std::to_string(w.w.size()) + " values, expected M*K = " +
                                 std::to_string(w.M * w.K));
+  if (tile && !(*tile == k.tile)) {
+    if (!k.tiles)
+      throw std::invalid_argument("kernel " + std::string(k.name) + " has no tile parameters (tile " +
+                                  tile->str() + " requested)");
+    if (std::string why = k.tiles->check(*tile); !why.empty())
+      throw std::invalid_argument("kernel " + std::string(k.name) + ": " + why);
+  }
   PackedWeights p;
   p.kernel = &k;
   p.tile = tile ? *tile : k.tile;

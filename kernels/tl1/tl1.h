@@ -21,5 +21,6 @@ void gemm_i32_avx512(const PackedWeights& w, const PreparedActivations& a, std::
 
 // Pairs per int16 block for a tile (validated: throws std::invalid_argument naming the limit).
 int block_pairs(const TileConfig& tile);
+extern const TileSpace kTiles;  // k_block only (kernels/tl1/tiles.cpp)
 
 }  // namespace tritbench::tl1

@@ -30,5 +30,6 @@ void gemm_f32_q8_avx512(const PackedWeights& w, const PreparedActivations& a, st
 
 // Triples per int16 block for a tile (validated: throws std::invalid_argument naming the limit).
 int block_triples(const TileConfig& tile);
+extern const TileSpace kTiles;  // k_block only (kernels/tl1/tiles.cpp)
 
 }  // namespace tritbench::tl2

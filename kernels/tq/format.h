@@ -53,6 +53,10 @@ struct BlockTQ1 {
 };
 static_assert(sizeof(BlockTQ1) == 54, "TQ1_0 is 54 bytes per 256 weights");
 
+// The TQ1_0 AVX-512 kernel's per-lane int32 sums of byte * activation products hold for K < 842000;
+// TQ1_0 packing refuses K above this.
+inline constexpr std::int64_t kMaxKTQ1 = std::int64_t{1} << 19;
+
 inline constexpr int kPrepTQ2 = 4 * 64;  // prepared activation bytes per block
 inline constexpr int kPrepTQ1 = 5 * 64;
 

@@ -1,8 +1,18 @@
 // TQ2_0 / TQ1_0, AVX-512 VNNI. A block's data is one 64-byte load (TQ1_0: a masked load of its 52
-// bytes of qs and qh); each bit plane (TQ2_0: shift and mask) or base-3 digit (TQ1_0: two unsigned
-// compares into mask registers, digit = 2 / 1 / 0, then y = 3y mod 256) is a vector of codes 0..2
-// that meets one 64-byte load of prepared activations in vpdpbusd. Micro-tiles of 4 rows x up to
-// 4 tokens share decoded codes and activation loads; one horizontal sum per row and token.
+// bytes of qs and qh) that meets the block's prepared activations (format.h) in vpdpbusd.
+//
+// TQ2_0, masked planes: plane l is x & (3 << 2l) = code * 4^l in place, summed into its own
+// accumulator and shifted back at the end (every product of plane l is a multiple of 4^l): one AND
+// per vpdpbusd, no shifts.
+//
+// TQ1_0 without extracting digits: with y_0 = byte and y_{n+1} = 3*y_n mod 256 (two byte adds),
+// digit n is d_n = (3*y_n - y_{n+1}) / 256 exactly. So sum_n d_n*q_n = (3*A - B) / 256 with
+// A = sum_n y_n*q_n and B = sum_n y_{n+1}*q_n, two vpdpbusd per digit on the raw bytes y (unsigned)
+// and the activations, no compares or masks. Per lane |A|, |B| <= 20 * 255 * 128 per block (int32
+// for K < 842000, pack refuses K > 2^19); the horizontal sums are taken in int64.
+//
+// Micro-tiles of R rows x C tokens share the decoded weights and the activation loads; one
+// horizontal sum per row and token.
 #include <immintrin.h>
 
 #include "kernels/tq/format.h"
@@ -11,69 +21,95 @@ namespace tritbench::tq {
 
 namespace {
 
-template <int Slots>
-struct Codes {
-  __m512i v[Slots];
-};
-
-inline Codes<4> tq2_codes(const std::uint8_t* block) {
-  const __m512i three = _mm512_set1_epi8(3);
-  const __m512i x = _mm512_loadu_si512(block);
-  return {{_mm512_and_si512(x, three), _mm512_and_si512(_mm512_srli_epi16(x, 2), three),
-           _mm512_and_si512(_mm512_srli_epi16(x, 4), three),
-           _mm512_and_si512(_mm512_srli_epi16(x, 6), three)}};
+inline std::int64_t reduce64(__m512i v) {
+  return _mm512_reduce_add_epi64(_mm512_add_epi64(
+      _mm512_cvtepi32_epi64(_mm512_castsi512_si256(v)),
+      _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(v, 1))));
 }
 
-inline Codes<5> tq1_codes(const std::uint8_t* block) {
-  const __m512i c86 = _mm512_set1_epi8(86), c171 = _mm512_set1_epi8(static_cast<char>(171));
-  const __m512i one = _mm512_set1_epi8(1), two = _mm512_set1_epi8(2);
-  __m512i y = _mm512_maskz_loadu_epi8(0x000FFFFFFFFFFFFFull, block);  // bytes 0..51
-  Codes<5> c;
-  for (int n = 0; n < 5; ++n) {
-    const __mmask64 ge1 = _mm512_cmpge_epu8_mask(y, c86), ge2 = _mm512_cmpge_epu8_mask(y, c171);
-    c.v[n] = _mm512_mask_mov_epi8(_mm512_maskz_mov_epi8(ge1, one), ge2, two);
-    y = _mm512_add_epi8(_mm512_add_epi8(y, y), y);
-  }
-  return c;
-}
-
-template <int Slots, int BlockBytes, int R, int C, class Decode>
-void tile(const GemmArgs& a, std::int64_t m, std::int64_t n, Decode decode) {
-  __m512i acc[R][C];
+template <int R, int C>
+void tq2_tile(const GemmArgs& a, std::int64_t m, std::int64_t n) {
+  __m512i acc[R][C][4];
   for (int r = 0; r < R; ++r)
-    for (int j = 0; j < C; ++j) acc[r][j] = _mm512_setzero_si512();
+    for (int j = 0; j < C; ++j)
+      for (int l = 0; l < 4; ++l) acc[r][j][l] = _mm512_setzero_si512();
+  const __m512i mask[4] = {_mm512_set1_epi8(0x03), _mm512_set1_epi8(0x0C), _mm512_set1_epi8(0x30),
+                           _mm512_set1_epi8(static_cast<char>(0xC0))};
   for (std::int64_t b = 0; b < a.blocks; ++b) {
     for (int r = 0; r < R; ++r) {
-      const Codes<Slots> codes = decode(a.w + (m + r) * a.ldw + b * BlockBytes);
-      for (int j = 0; j < C; ++j) {
-        const std::int8_t* qb = a.q + (n + j) * a.ldq + b * Slots * 64;
-        for (int s = 0; s < Slots; ++s)
-          acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], codes.v[s], _mm512_load_si512(qb + 64 * s));
+      const __m512i x = _mm512_loadu_si512(a.w + (m + r) * a.ldw + b * sizeof(BlockTQ2));
+      for (int l = 0; l < 4; ++l) {
+        const __m512i p = _mm512_and_si512(x, mask[l]);
+        for (int j = 0; j < C; ++j)
+          acc[r][j][l] = _mm512_dpbusd_epi32(
+              acc[r][j][l], p, _mm512_load_si512(a.q + (n + j) * a.ldq + b * kPrepTQ2 + 64 * l));
       }
     }
   }
   for (int r = 0; r < R; ++r)
-    for (int j = 0; j < C; ++j)
-      a.c[(n + j) * a.ldc + m + r] = _mm512_reduce_add_epi32(acc[r][j]) - a.qsum[n + j];
+    for (int j = 0; j < C; ++j) {
+      __m512i s = _mm512_add_epi32(acc[r][j][0], _mm512_srai_epi32(acc[r][j][1], 2));
+      s = _mm512_add_epi32(s, _mm512_srai_epi32(acc[r][j][2], 4));
+      s = _mm512_add_epi32(s, _mm512_srai_epi32(acc[r][j][3], 6));
+      a.c[(n + j) * a.ldc + m + r] = _mm512_reduce_add_epi32(s) - a.qsum[n + j];
+    }
 }
 
-template <int Slots, int BlockBytes, int C, class Decode>
-void rows(const GemmArgs& a, std::int64_t n, Decode decode) {
-  std::int64_t m = a.m0;
-  for (; m + 4 <= a.m1; m += 4) tile<Slots, BlockBytes, 4, C>(a, m, n, decode);
-  for (; m < a.m1; ++m) tile<Slots, BlockBytes, 1, C>(a, m, n, decode);
+template <int R, int C>
+void tq1_tile(const GemmArgs& a, std::int64_t m, std::int64_t n) {
+  __m512i A[R][C], B[R][C];
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < C; ++j) A[r][j] = B[r][j] = _mm512_setzero_si512();
+  for (std::int64_t b = 0; b < a.blocks; ++b) {
+    for (int r = 0; r < R; ++r) {
+      __m512i y = _mm512_maskz_loadu_epi8(0x000FFFFFFFFFFFFFull,  // qs and qh: bytes 0..51
+                                          a.w + (m + r) * a.ldw + b * sizeof(BlockTQ1));
+      for (int d = 0; d < 5; ++d) {
+        const __m512i y3 = _mm512_add_epi8(_mm512_add_epi8(y, y), y);  // 3y mod 256
+        for (int j = 0; j < C; ++j) {
+          const __m512i q = _mm512_load_si512(a.q + (n + j) * a.ldq + b * kPrepTQ1 + 64 * d);
+          A[r][j] = _mm512_dpbusd_epi32(A[r][j], y, q);
+          B[r][j] = _mm512_dpbusd_epi32(B[r][j], y3, q);
+        }
+        y = y3;
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < C; ++j) {
+      const std::int64_t s256 = 3 * reduce64(A[r][j]) - reduce64(B[r][j]);  // 256 * sum d*q
+      a.c[(n + j) * a.ldc + m + r] = static_cast<std::int32_t>(s256 / 256) - a.qsum[n + j];
+    }
 }
 
-template <int Slots, int BlockBytes, class Decode>
-void gemm(const GemmArgs& a, Decode decode) {
+// Tokens in pairs (R2 rows per tile), the last one alone (R1 rows per tile); row tails one by one.
+template <int R1, int R2, template <int, int> class Tile>
+void gemm(const GemmArgs& a) {
   std::int64_t n = 0;
-  for (; n + 4 <= a.N; n += 4) rows<Slots, BlockBytes, 4>(a, n, decode);
-  for (; n < a.N; ++n) rows<Slots, BlockBytes, 1>(a, n, decode);
+  for (; n + 2 <= a.N; n += 2) {
+    std::int64_t m = a.m0;
+    for (; m + R2 <= a.m1; m += R2) Tile<R2, 2>::run(a, m, n);
+    for (; m < a.m1; ++m) Tile<1, 2>::run(a, m, n);
+  }
+  if (n < a.N) {
+    std::int64_t m = a.m0;
+    for (; m + R1 <= a.m1; m += R1) Tile<R1, 1>::run(a, m, n);
+    for (; m < a.m1; ++m) Tile<1, 1>::run(a, m, n);
+  }
 }
+
+template <int R, int C>
+struct TQ2 {
+  static void run(const GemmArgs& a, std::int64_t m, std::int64_t n) { tq2_tile<R, C>(a, m, n); }
+};
+template <int R, int C>
+struct TQ1 {
+  static void run(const GemmArgs& a, std::int64_t m, std::int64_t n) { tq1_tile<R, C>(a, m, n); }
+};
 
 }  // namespace
 
-void tq2_gemm_avx512vnni(const GemmArgs& a) { gemm<4, sizeof(BlockTQ2)>(a, tq2_codes); }
-void tq1_gemm_avx512vnni(const GemmArgs& a) { gemm<5, sizeof(BlockTQ1)>(a, tq1_codes); }
+void tq2_gemm_avx512vnni(const GemmArgs& a) { gemm<4, 2, TQ2>(a); }
+void tq1_gemm_avx512vnni(const GemmArgs& a) { gemm<4, 4, TQ1>(a); }
 
 }  // namespace tritbench::tq

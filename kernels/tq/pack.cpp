@@ -1,5 +1,7 @@
 #include <cmath>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "kernels/tq/format.h"
@@ -168,6 +170,10 @@ void tq2_prepare(const QuantizedBatch& a, const PackedWeights& w, PreparedActiva
   prepare_with<4, tq2_element>(a, w, out);
 }
 void tq1_pack(const TernaryMatrix& w, const TileConfig&, PackedWeights& out) {
+  if (w.K > kMaxKTQ1)
+    throw std::invalid_argument("TQ1_0: K = " + std::to_string(w.K) + " exceeds " +
+                                std::to_string(kMaxKTQ1) +
+                                " (the int32 bound of the AVX-512 kernel's per-lane sums)");
   pack_with(encode_tq1, sizeof(BlockTQ1), w, out);
 }
 TernaryMatrix tq1_unpack(const PackedWeights& p) {

@@ -1,0 +1,93 @@
+#pragma once
+// The roofline of this machine: the ceilings every kernel result is reported against.
+//
+//   - memory: read bandwidth (the GEMV ceiling: decoding streams each weight once), copy and triad
+//     bandwidth (STREAM's conventions: copy counts 2 arrays, triad 3; write-allocate traffic is not
+//     counted), over arrays far larger than the last-level cache, at 1..T threads;
+//   - compute: the int8 multiply-add peak of each ISA's instruction sequence at 1..T threads:
+//     vpdpbusd zmm (AVX-512 VNNI), vpdpbusd ymm (AVX-VNNI), vpmaddubsw+vpaddw on zmm (AVX-512BW)
+//     and ymm (AVX2): the least a maddubs kernel issues per product; pmaddwd+paddd on xmm for the
+//     scalar rows (baseline x86-64 code is auto-vectorized with SSE2 at best). 2 ops per product.
+//
+// Every figure is the best of several passes (as STREAM reports): the ceiling is what the machine
+// can do, not what it did on average while others were compiling. Measuring takes a few seconds,
+// so the result is saved as JSON (results/roofline/<host>-<cpu>.json) and reused by later runs on
+// the same machine, recognised by host name, CPU model and logical CPU count. A file whose machine
+// differs is ignored and replaced; a malformed file is an error naming the file and field.
+
+#include <cstdint>
+#include <iosfwd>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "kernels/cpu/cpu.h"
+
+namespace tritbench::roofline {
+
+struct Machine {
+  std::string host;
+  std::string cpu_model;
+  int logical_cpus = 0;
+  bool operator==(const Machine&) const = default;
+};
+Machine this_machine();
+// File-name form of a machine: "<host>-<cpu model>", lower case, [a-z0-9-] only.
+std::string machine_slug(const Machine& m);
+
+// Ceilings at one thread count.
+struct Ceilings {
+  int threads = 1;
+  double read_gbps = 0, copy_gbps = 0, triad_gbps = 0;
+  std::map<std::string, double> int8_gops;  // by peak name: scalar, avx2, avxvnni, avx512bw, avx512vnni
+};
+
+struct Roofline {
+  Machine machine;
+  std::string measured_at;  // UTC, ISO 8601
+  std::string git_commit;  // of the tritbench that measured
+  std::int64_t array_bytes = 0;  // memory footprint of the bandwidth arrays
+  std::string read_kernel;  // which load width measured the bandwidth: avx512, avx2, scalar
+  int passes = 0;
+  double seconds = 0;  // how long the measurement took
+  std::vector<Ceilings> by_threads;  // threads 1..T in order
+
+  // The entry for `threads`, or the largest measured one when threads exceeds it.
+  const Ceilings& at(int threads) const;
+  double read_gbps(int threads) const { return at(threads).read_gbps; }
+  // The int8 peak a kernel of this ISA level can use (0 when unknown): scalar -> scalar,
+  // avx2 -> avx2, avx512 -> avx512bw, avx512vnni and avx512vbmi -> avx512vnni.
+  double int8_peak_gops(Isa isa, int threads) const;
+  static std::string peak_name(Isa isa);
+
+  nlohmann::json to_json() const;
+  // Throws std::invalid_argument naming `what` and the field on malformed input.
+  static Roofline from_json(const nlohmann::json& j, const std::string& what);
+};
+
+struct MeasureOptions {
+  int max_threads = 0;  // 0: the logical CPU count
+  std::int64_t array_bytes = 0;  // 0: 4x the last-level cache, at least 1 GiB, at most 2 GiB
+  int passes = 12;  // rounds per thread count (best is kept); a round reads, copies and runs
+                   // the triad once and each peak 3 times
+  double peak_seconds = 0.005;  // per peak run (short: a quiet moment is likelier)
+};
+Roofline measure(const MeasureOptions& opts, std::ostream* progress);
+
+// <results_dir>/roofline/<machine_slug>.json
+std::string file_path(const std::string& results_dir, const Machine& m);
+// The saved roofline at path if it exists and belongs to machine m; nullopt otherwise.
+std::optional<Roofline> load(const std::string& path, const Machine& m);
+// Loads this machine's roofline from results_dir, or measures it (and saves it atomically) when
+// there is none or `remeasure`. *measured says which happened.
+Roofline load_or_measure(const std::string& results_dir, bool remeasure, const MeasureOptions& opts,
+                         std::ostream* progress, bool* measured = nullptr);
+
+// Where result data lives: $TRITBENCH_RESULTS_DIR if set, else `fallback` (the CLI passes the
+// source tree's results/).
+std::string results_dir(const std::string& fallback);
+
+}  // namespace tritbench::roofline

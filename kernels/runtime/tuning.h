@@ -1,0 +1,75 @@
+#pragma once
+// Tuned tiles: which TileConfig a tunable kernel row runs for a shape, batch and thread count.
+//
+// `tritbench tune` measures a row's tile space (KernelInfo::tiles) on given shapes, batches and
+// thread counts and stores the fastest tile per (row, shape class, batch class, threads) as data
+// (results/tuning/<machine>.json, read and written by harness/lib/tuning_io.h). Whoever packs
+// weights asks choose_tile() which tile to pack with; it answers with the tile and where it came
+// from, which results report:
+//   override  the caller forced a tile (`--tile`)
+//   tuned     an entry of the active tuning table matched
+//   default   the registry row's own tile (zero fields: the kernel's defaults)
+// Rows whose registry tile is not all-default are fixed-tile rows (e.g. bitnet.cpp's tilings):
+// tuning data never changes them.
+//
+// Classes, so that tuning on one shape carries to its neighbours: the shape class rounds M and K
+// up to powers of two ("m4096.k4096" for 2560 x 2560), the batch class rounds N up to a power of
+// two (a tile tuned at N = 128 serves N = 65..128).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kernels/api.h"
+
+namespace tritbench {
+
+// "rb=4,cb=4,par=1,br=32,kb=64" (any subset, any order; "default" or "" = all zero). Throws
+// std::invalid_argument naming the bad item and the accepted keys.
+TileConfig parse_tile(std::string_view s);
+
+std::string shape_class(std::int64_t M, std::int64_t K);
+std::int64_t batch_class(std::int64_t N);
+
+struct TuningEntry {
+  std::string kernel;  // registry row name
+  std::string shape_class;
+  std::int64_t batch_class = 1;
+  int threads = 1;
+  TileConfig tile;  // the fastest tile found (as the kernel ran it: every field explicit)
+  // Where it was measured, and how (seconds per call: the fastest repetition).
+  std::int64_t M = 0, K = 0, N = 0;
+  double seconds = 0, default_seconds = 0;
+  int candidates = 0;
+  std::string measured_at;
+};
+
+struct TuningTable {
+  std::vector<TuningEntry> entries;
+  // The entry for this row and call, or nullptr.
+  const TuningEntry* find(std::string_view kernel, std::int64_t M, std::int64_t K, std::int64_t N,
+                          int threads) const;
+  // Adds e, replacing an entry with the same key.
+  void put(const TuningEntry& e);
+};
+
+// The tuning data kernels consult (none until set; the CLI loads this machine's file).
+void set_active_tuning(std::shared_ptr<const TuningTable> t);
+std::shared_ptr<const TuningTable> active_tuning();
+
+struct TileChoice {
+  TileConfig tile;
+  std::string source;  // "override" | "tuned" | "default"
+};
+// The tile to pack row k with for an M x K weight, N tokens per call and `threads` threads.
+// Throws std::invalid_argument if the override is not a tile of this row.
+TileChoice choose_tile(const KernelInfo& k, std::int64_t M, std::int64_t K, std::int64_t N, int threads,
+                       const TileConfig* override_tile = nullptr);
+
+// The tile the row's kernel actually runs for `packed_with` on this call (zero fields resolved).
+TileConfig effective_tile(const KernelInfo& k, const TileConfig& packed_with, std::int64_t M,
+                          std::int64_t K, std::int64_t N);
+
+}  // namespace tritbench

@@ -1,0 +1,312 @@
+// The sweep machinery: roofline measurement and its cache, tuning files, benchmark results, and
+// the CLI round trip `tune` -> tuning file -> `kernels` using it. Nothing here asserts a speed.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/lib/bench.h"
+#include "harness/lib/io.h"
+#include "harness/lib/roofline.h"
+#include "harness/lib/tuning_io.h"
+#include "kernels/registry.h"
+
+namespace tritbench {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "tritbench-test-XXXXXX").string();
+    path = mkdtemp(tmpl.data());
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+roofline::MeasureOptions tiny() {
+  roofline::MeasureOptions o;
+  o.max_threads = 2;
+  o.array_bytes = 3 * 4096 * 64 * 8;  // 6 MiB
+  o.passes = 1;
+  o.peak_seconds = 0.0005;
+  return o;
+}
+
+roofline::Roofline synthetic_roofline() {
+  roofline::Roofline r;
+  r.machine = roofline::this_machine();
+  r.measured_at = "synthetic";
+  r.passes = 1;
+  for (int t = 1; t <= 2; ++t) {
+    roofline::Ceilings c;
+    c.threads = t;
+    c.read_gbps = 10.0 * t;
+    c.copy_gbps = 9.0 * t;
+    c.triad_gbps = 8.0 * t;
+    c.int8_gops = {{"scalar", 50.0 * t}, {"avx2", 200.0 * t}, {"avx512bw", 400.0 * t}, {"avx512vnni", 800.0 * t}};
+    r.by_threads.push_back(c);
+  }
+  return r;
+}
+
+TEST(Roofline, MeasuresEveryCeilingAndRoundTrips) {
+  const roofline::Roofline r = roofline::measure(tiny(), nullptr);
+  ASSERT_EQ(r.by_threads.size(), 2u);
+  for (const auto& c : r.by_threads) {
+    EXPECT_GT(c.read_gbps, 0) << c.threads;
+    EXPECT_GT(c.int8_gops.at("scalar"), 0) << c.threads;
+    if (isa_runnable(Isa::kAvx2)) {
+      EXPECT_GT(c.copy_gbps, 0);
+      EXPECT_GT(c.triad_gbps, 0);
+      EXPECT_GT(c.int8_gops.at("avx2"), 0);
+    }
+    if (isa_runnable(Isa::kAvx512Vnni)) {
+      EXPECT_GT(c.int8_gops.at("avx512vnni"), 0);
+    }
+  }
+  EXPECT_EQ(r.machine, roofline::this_machine());
+  const auto back = roofline::Roofline::from_json(r.to_json(), "test");
+  EXPECT_EQ(back.to_json(), r.to_json());
+  EXPECT_EQ(&r.at(7), &r.by_threads.back()) << "more threads than measured: the largest entry";
+  EXPECT_EQ(roofline::Roofline::peak_name(Isa::kAvx512Vbmi), "avx512vnni");
+}
+
+TEST(Roofline, SavedOnceThenReusedPerMachine) {
+  TempDir dir;
+  bool measured = false;
+  const auto first = roofline::load_or_measure(dir.path, false, tiny(), nullptr, &measured);
+  EXPECT_TRUE(measured);
+  const std::string path = roofline::file_path(dir.path, roofline::this_machine());
+  ASSERT_TRUE(fs::exists(path)) << path;
+  const auto second = roofline::load_or_measure(dir.path, false, tiny(), nullptr, &measured);
+  EXPECT_FALSE(measured) << "the saved file is reused";
+  EXPECT_EQ(second.to_json(), first.to_json());
+  roofline::load_or_measure(dir.path, true, tiny(), nullptr, &measured);
+  EXPECT_TRUE(measured) << "--remeasure";
+
+  // Another machine's file (same name: e.g. a copied results/ tree) is not used.
+  nlohmann::json j = first.to_json();
+  j["machine"]["logical_cpus"] = first.machine.logical_cpus + 1;
+  write_file_atomic(path, j.dump());
+  EXPECT_FALSE(roofline::load(path, roofline::this_machine()).has_value());
+  roofline::load_or_measure(dir.path, false, tiny(), nullptr, &measured);
+  EXPECT_TRUE(measured);
+}
+
+TEST(Roofline, MalformedFileNamesTheField) {
+  nlohmann::json j = synthetic_roofline().to_json();
+  j["ceilings"][1]["read_gbps"] = "fast";
+  try {
+    roofline::Roofline::from_json(j, "f.json");
+    FAIL() << "accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("f.json"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("ceilings[1].read_gbps"), std::string::npos) << e.what();
+  }
+  j = synthetic_roofline().to_json();
+  j["ceilings"][1]["threads"] = 3;
+  EXPECT_THROW(roofline::Roofline::from_json(j, "f.json"), std::invalid_argument);
+  j = synthetic_roofline().to_json();
+  j.erase("machine");
+  EXPECT_THROW(roofline::Roofline::from_json(j, "f.json"), std::invalid_argument);
+}
+
+TEST(TuningFile, RoundTripAndValidation) {
+  const KernelInfo* k = nullptr;
+  for (const auto& row : registry())
+    if (row.tiles && row.tile == TileConfig{}) k = &row;
+  ASSERT_NE(k, nullptr);
+  TuningTable t;
+  TuningEntry e;
+  e.kernel = std::string(k->name);
+  e.shape_class = "m4096.k4096";
+  e.batch_class = 128;
+  e.threads = 2;
+  e.tile = {2, 2, 0, 0, 16};
+  e.M = e.K = 2560;
+  e.N = 128;
+  e.seconds = 1e-3;
+  e.default_seconds = 2e-3;
+  t.put(e);
+  TuningEntry other = e;
+  other.kernel = "some_future_row__avx512vnni";  // unknown here: kept, never used
+  t.put(other);
+  const auto m = roofline::this_machine();
+  roofline::Machine back_m;
+  const TuningTable back = tuning_io::from_json(tuning_io::to_json(t, m), "t.json", &back_m);
+  EXPECT_EQ(back_m, m);
+  ASSERT_EQ(back.entries.size(), 2u);
+  EXPECT_EQ(back.entries[0].tile, e.tile);
+  EXPECT_EQ(back.entries[0].threads, 2);
+  ASSERT_NE(back.find(k->name, 3000, 2100, 100, 2), nullptr);
+
+  nlohmann::json j = tuning_io::to_json(t, m);
+  j["entries"][0]["tile"] = "rb=7";
+  try {
+    tuning_io::from_json(j, "t.json", nullptr);
+    FAIL() << "accepted a tile the row refuses";
+  } catch (const std::invalid_argument& ex) {
+    EXPECT_NE(std::string(ex.what()).find("entries[0] field 'tile'"), std::string::npos) << ex.what();
+  }
+  j = tuning_io::to_json(t, m);
+  j["entries"][1].erase("threads");
+  try {
+    tuning_io::from_json(j, "t.json", nullptr);
+    FAIL() << "accepted an entry without threads";
+  } catch (const std::invalid_argument& ex) {
+    EXPECT_NE(std::string(ex.what()).find("entries[1]"), std::string::npos) << ex.what();
+  }
+
+  TempDir dir;
+  const std::string path = tuning_io::file_path(dir.path, m);
+  tuning_io::save(path, t, m);
+  EXPECT_TRUE(tuning_io::load(path, m).table.has_value());
+  roofline::Machine elsewhere = m;
+  elsewhere.host += "-other";
+  const auto l = tuning_io::load(path, elsewhere);
+  EXPECT_FALSE(l.table.has_value());
+  EXPECT_NE(l.note.find("another machine"), std::string::npos) << l.note;
+}
+
+TEST(Bench, ResultsCarryTimingsTileAndRoofline) {
+  const KernelInfo* k = resolve_kernels("i2s").at(0);
+  const KernelInfo* naive = find_kernel("naive__scalar");
+  bench::Spec s1{k, "t", 64, 256, 3, 1, true, {}, "default"};
+  if (k->tiles) s1 = {k, "t", 64, 256, 3, 1, true, {1, 2, 0, 1, 0}, "override"};
+  bench::Spec s2{naive, "t", 64, 256, 1, 2, false, {}, "default"};
+  const roofline::Roofline rf = synthetic_roofline();
+  bench::Options o;
+  o.repetitions = 3;
+  o.min_time = 0.001;
+  o.progress = false;
+  o.roofline = &rf;
+  o.rotate_bytes = 1 << 20;
+  const auto rs = bench::run({s1, s2}, o);
+  ASSERT_EQ(rs.size(), 2u);
+  for (const auto& r : rs) {
+    ASSERT_EQ(r.error, "") << r.spec.kernel->name;
+    EXPECT_EQ(r.kernel_ran, r.spec.kernel->name);
+    EXPECT_EQ(r.gemm.samples.size(), 3u);
+    EXPECT_EQ(r.quantize.samples.size(), 3u);
+    EXPECT_EQ(r.prepare.samples.size(), 3u);
+    EXPECT_GT(r.gemm.median, 0);
+    EXPECT_LE(r.gemm.min, r.gemm.median);
+    EXPECT_GT(r.quantize.median, 0);
+    EXPECT_GT(r.packed_bytes, 0);
+    EXPECT_DOUBLE_EQ(r.gops, 2.0 * r.spec.M * r.spec.K * r.spec.N / r.gemm.median * 1e-9);
+    ASSERT_TRUE(r.has_roofline);
+    EXPECT_DOUBLE_EQ(r.read_gbps_ceiling, 10.0 * r.spec.threads);
+    EXPECT_DOUBLE_EQ(r.pct_of_read_bw, 100.0 * r.weight_gbps / r.read_gbps_ceiling);
+    EXPECT_DOUBLE_EQ(r.pct_of_int8_peak, 100.0 * r.gops / r.int8_peak_gops);
+    EXPECT_GE(r.roofline_pct_best, r.roofline_pct) << "from the fastest repetition";
+    EXPECT_EQ(r.gemm_cpu_samples.size(), 3u);
+    EXPECT_GT(r.cpu_utilization, 0);
+    const nlohmann::json j = r.to_json();
+    for (const char* f : {"kernel", "kernel_ran", "isa", "shape", "M", "K", "batch", "threads", "tile",
+                          "tile_source", "samples_seconds", "median_seconds", "mean_seconds", "stddev_seconds",
+                          "min_seconds", "n", "quantize", "prepare", "pack_seconds", "gops", "weight_gbps",
+                          "roofline"})
+      EXPECT_TRUE(j.contains(f)) << f;
+  }
+  if (k->tiles) {
+    EXPECT_EQ(rs[0].tile, (TileConfig{1, 2, 0, 1, 0}));
+    EXPECT_EQ(rs[0].spec.tile_source, "override");
+  }
+  EXPECT_EQ(rs[0].roofline_bound, "compute") << "hot weights: no memory ceiling";
+  EXPECT_DOUBLE_EQ(rs[0].roofline_pct, rs[0].pct_of_int8_peak);
+  // Cold naive GEMV at 2 threads: 2 ops per int8 weight byte x 20 GB/s = 40 GOP/s < the 100 GOP/s
+  // peak, so memory-bound, and the % of roofline is the % of read bandwidth.
+  EXPECT_EQ(rs[1].roofline_bound, "memory");
+  EXPECT_NEAR(rs[1].roofline_pct, rs[1].pct_of_read_bw, 1e-9 * rs[1].pct_of_read_bw);
+  EXPECT_GT(rs[1].weight_copies, 1);
+}
+
+TEST(Bench, RefusedTileIsAnErrorNotAFallback) {
+  const KernelInfo* k = resolve_kernels("i2s").at(0);
+  if (!k->tiles) GTEST_SKIP() << k->name << " has no tiles";
+  bench::Options o;
+  o.repetitions = 1;
+  o.min_time = 0.001;
+  o.progress = false;
+  const auto rs = bench::run({{k, "t", 64, 256, 3, 1, true, {7, 9, 0, 0, 0}, "override"}}, o);
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_NE(rs[0].error.find("rb must"), std::string::npos) << rs[0].error;
+  EXPECT_TRUE(rs[0].kernel_ran.empty());
+}
+
+int run_cli(const std::string& env, const std::string& args, std::string* out = nullptr) {
+  const std::string log = (fs::temp_directory_path() / ("tritbench-cli-" + std::to_string(getpid()) + ".log")).string();
+  const std::string cmd = env + " " + TRITBENCH_CLI + " " + args + " > " + log + " 2>&1";
+  const int rc = std::system(cmd.c_str());
+  std::ifstream f(log);
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  fs::remove(log);
+  if (out) *out = text;
+  if (rc != 0) ADD_FAILURE() << cmd << "\n" << text;
+  return rc;
+}
+
+TEST(Cli, TuneWritesTheFileAndKernelsUseIt) {
+  const KernelInfo* k = resolve_kernels("i2s").at(0);
+  if (!k->tiles) GTEST_SKIP() << "the i2s row runnable here (" << k->name << ") has no tiles";
+  TempDir dir;
+  const std::string env = "TRITBENCH_RESULTS_DIR=" + dir.path;
+  const auto m = roofline::this_machine();
+  // A roofline file for this machine, so `kernels` reuses it instead of measuring.
+  fs::create_directories(dir.path + "/roofline");
+  write_file_atomic(roofline::file_path(dir.path, m), synthetic_roofline().to_json().dump());
+
+  std::string text;
+  ASSERT_EQ(run_cli(env, "tune -k i2s --shapes 96x384 -b 4 -t 1 -r 1 --min-time 0.001 --hot", &text), 0);
+  const std::string tuning = tuning_io::file_path(dir.path, m);
+  ASSERT_TRUE(fs::exists(tuning)) << text;
+  const auto loaded = tuning_io::load(tuning, m);
+  ASSERT_TRUE(loaded.table.has_value());
+  ASSERT_EQ(loaded.table->entries.size(), 1u);
+  const TuningEntry e = loaded.table->entries[0];
+  EXPECT_EQ(e.kernel, k->name);
+  EXPECT_EQ(e.shape_class, "m128.k512");
+  EXPECT_EQ(e.batch_class, 4);
+  EXPECT_GT(e.candidates, 1);
+  EXPECT_GT(e.seconds, 0);
+  EXPECT_LE(e.seconds, e.default_seconds) << "the default is a candidate";
+
+  const std::string out = dir.path + "/k.json";
+  ASSERT_EQ(run_cli(env, "kernels -k i2s --shapes 96x384 -b 4,1 -t 1 -r 2 --min-time 0.001 --hot -o json --out " + out,
+                    &text),
+            0);
+  std::ifstream f(out);
+  const nlohmann::json j = nlohmann::json::parse(f);
+  ASSERT_EQ(j["results"].size(), 2u);
+  const auto& tuned = j["results"][0];
+  EXPECT_EQ(tuned["batch"], 4);
+  EXPECT_EQ(tuned["tile_source"], "tuned");
+  EXPECT_EQ(tuned["tile"], e.tile.str());
+  EXPECT_EQ(j["results"][1]["tile_source"], "default") << "N = 1 is another batch class";
+  EXPECT_EQ(j["tuning_file"], tuning);
+  EXPECT_EQ(j["roofline"]["measured_at"], "synthetic");
+  for (const auto& r : j["results"]) {
+    EXPECT_EQ(r["kernel_ran"], k->name);
+    EXPECT_EQ(r["samples_seconds"].size(), 2u);
+    EXPECT_EQ(r["quantize"]["n"], 2);
+    EXPECT_TRUE(r["roofline"].contains("pct"));
+    EXPECT_EQ(r["environment"]["cpu"]["model"], m.cpu_model);
+    EXPECT_TRUE(r["environment"]["build"].contains("git_commit"));
+  }
+  // --no-tuning: the registry tile again.
+  ASSERT_EQ(run_cli(env, "kernels -k i2s --shapes 96x384 -b 4 -r 1 --min-time 0.001 --hot --no-tuning -o jsonl", &text), 0);
+  EXPECT_NE(text.find("\"tile_source\":\"default\""), std::string::npos) << text;
+  // A bad --tile is a usage error naming the key.
+  const int rc = std::system((env + " " + TRITBENCH_CLI + " kernels -k i2s --tile zz=1 --no-roofline 2>&1 | grep -q zz").c_str());
+  EXPECT_EQ(rc, 0) << "the error names the bad key";
+}
+
+}  // namespace
+}  // namespace tritbench
