@@ -10,6 +10,8 @@
 
 #include "harness/lib/experiment.h"
 #include "models/gguf_source.h"
+#include "models/hf_source.h"
+#include "models/safetensors.h"
 #include "models/synth.h"
 #include "models/tokenizer.h"
 #include "models/vocab_synthetic.h"
@@ -107,6 +109,37 @@ int gguf(const std::uint8_t* data, std::size_t size) {
   return 0;
 }
 
+// Like gguf: SafetensorsError (naming the file and field) is the only way out.
+int safetensors(const std::uint8_t* data, std::size_t size) {
+  try {
+    const auto f = models::SafetensorsFile::parse(std::vector<std::uint8_t>(data, data + size),
+                                                  "fuzz.safetensors");
+    std::vector<float> buf;
+    for (const auto& t : f->tensors()) {
+      if (!models::st_dtype_readable(t.dtype)) continue;
+      buf.resize(static_cast<std::size_t>(t.elements()));
+      t.to_float(0, t.elements(), buf.data());
+    }
+  } catch (const models::SafetensorsError&) {
+  }
+  return 0;
+}
+
+// The same text as config.json and as tokenizer.json: HfError is the only way out (a JSON value of
+// an unexpected type must be reported by name, never escape as a library exception).
+int hf_json(const std::uint8_t* data, std::size_t size) {
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  try {
+    (void)models::parse_hf_config(text, "fuzz/config.json", true);
+  } catch (const models::HfError&) {
+  }
+  try {
+    (void)models::parse_hf_tokenizer(text, "", "", 300, "fuzz/tokenizer.json");
+  } catch (const models::HfError&) {
+  }
+  return 0;
+}
+
 namespace {
 // Small complete models in bitnet.cpp's layout (both architectures, one layer, about 25 KB each).
 std::vector<std::string> gguf_seeds() {
@@ -126,6 +159,57 @@ std::vector<std::string> gguf_seeds() {
   }
   std::filesystem::remove(path);
   return out;
+}
+
+std::vector<std::string> safetensors_seeds() {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("tritbench_fuzz_seed_" + std::to_string(::getpid()) + ".safetensors");
+  std::vector<std::uint8_t> f32(24, 0x3f), bf16(16, 0x3f), u8(12, 0x55);
+  models::write_safetensors(path.string(),
+                            {{"a.weight", models::StDType::kBF16, {2, 4}, bf16},
+                             {"a.weight_scale", models::StDType::kF32, {}, {0, 0, 0x80, 0x3f}},
+                             {"b", models::StDType::kF32, {6}, f32},
+                             {"c", models::StDType::kU8, {3, 4}, u8}},
+                            {{"format", "pt"}});
+  std::ifstream f(path, std::ios::binary);
+  std::string s{std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+  std::filesystem::remove(path);
+  return {s};
+}
+
+// A config.json and a complete byte-level tokenizer.json (the smallest synthetic vocabulary).
+std::vector<std::string> hf_json_seeds() {
+  const std::string config = R"({"architectures": ["BitNetForCausalLM"], "hidden_act": "relu2",
+    "hidden_size": 256, "intermediate_size": 640, "num_hidden_layers": 2, "num_attention_heads": 4,
+    "num_key_value_heads": 2, "vocab_size": 300, "rope_theta": 500000.0, "rms_norm_eps": 1e-05,
+    "max_position_embeddings": 4096, "tie_word_embeddings": true, "head_dim": 64,
+    "quantization_config": {"quant_method": "bitnet", "linear_class": "autobitlinear",
+                            "quantization_mode": "offline"}})";
+  const models::TokenizerSpec v = models::synthetic_gpt2_vocab(300);
+  nlohmann::json vocab = nlohmann::json::object(), added = nlohmann::json::array();
+  for (std::size_t i = 0; i < v.tokens.size(); ++i) {
+    if (v.types[i] == models::TokenType::kControl) {
+      added.push_back({{"id", i}, {"content", v.tokens[i]}, {"special", true}});
+    } else {
+      vocab[v.tokens[i]] = i;
+    }
+  }
+  nlohmann::json tok = {
+      {"added_tokens", added},
+      {"normalizer", nullptr},
+      {"pre_tokenizer",
+       {{"type", "Sequence"},
+        {"pretokenizers",
+         nlohmann::json::array(
+             {nlohmann::json{
+                  {"type", "Split"},
+                  {"pattern",
+                   {{"Regex", models::PreTokenizer::pattern(models::PreTokenizer::Kind::kLlama3)}}},
+                  {"behavior", "Isolated"},
+                  {"invert", false}},
+              nlohmann::json{{"type", "ByteLevel"}, {"use_regex", false}}})}}},
+      {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", v.merges}}}};
+  return {config, tok.dump()};
 }
 
 std::vector<std::string> experiment_seeds() {
@@ -164,6 +248,8 @@ const std::vector<Target>& targets() {
       {"tokenizer_encode", tokenizer_encode, text_seeds},
       {"tokenizer_vocab", tokenizer_vocab, vocab_seeds},
       {"gguf", gguf, gguf_seeds},
+      {"safetensors", safetensors, safetensors_seeds},
+      {"hf_json", hf_json, hf_json_seeds},
   };
   return t;
 }

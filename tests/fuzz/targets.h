@@ -16,6 +16,8 @@ int experiment(const std::uint8_t* data, std::size_t size);  // experiment-file 
 int tokenizer_encode(const std::uint8_t* data, std::size_t size);  // encode arbitrary bytes, round trip
 int tokenizer_vocab(const std::uint8_t* data, std::size_t size);  // arbitrary vocabulary metadata
 int gguf(const std::uint8_t* data, std::size_t size);  // GGUF reader + GgufSource, every tensor read
+int safetensors(const std::uint8_t* data, std::size_t size);  // safetensors reader, every tensor read
+int hf_json(const std::uint8_t* data, std::size_t size);  // config.json and tokenizer.json parsers
 
 struct Target {
   const char* name;
