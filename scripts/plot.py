@@ -43,8 +43,11 @@ def load(path):
             doc = json.load(f)
     except (OSError, ValueError) as e:
         fail("%s: cannot read a kernels JSON: %s" % (path, e))
+    # `tritbench run` files keep their kernel sweep rows under "sweeps".
+    if isinstance(doc, dict) and "results" not in doc and isinstance(doc.get("sweeps"), list):
+        doc["results"] = doc["sweeps"]
     if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
-        fail("%s: field 'results' missing (expected the output of `tritbench kernels -o json`)" % path)
+        fail("%s: field 'results' missing (expected `tritbench kernels -o json` or `tritbench run` output)" % path)
     rows = []
     for i, r in enumerate(doc["results"]):
         for key in ("kernel", "M", "K", "batch", "threads", "median_seconds", "gops", "packed_bytes"):

@@ -13,6 +13,6 @@ status=0
 build/tritbench run experiments/quickstart.json || status=$?
 latest=$(ls -t results/quickstart/*.json 2>/dev/null | head -n 1 || true)
 if [ -n "$latest" ] && [ -f scripts/plot.py ]; then
-  python3 scripts/plot.py "$latest" || echo "quickstart: plotting failed (results are in $latest)"
+  /usr/bin/python3 scripts/plot.py "$latest" || echo "quickstart: plotting failed (results are in $latest)"
 fi
 exit $status
