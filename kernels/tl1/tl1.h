@@ -21,5 +21,7 @@ void gemm_i32_avx512(const PackedWeights& w, const PreparedActivations& a, std::
 
 // Pairs per int16 block for a tile (validated: throws std::invalid_argument naming the limit).
 int block_pairs(const TileConfig& tile);
+// Tokens per pass of the AVX-512 kernel (validated: 1, 2 or 4).
+int col_block(const TileConfig& tile);
 
 }  // namespace tritbench::tl1

@@ -30,5 +30,7 @@ void gemm_f32_q8_avx512(const PackedWeights& w, const PreparedActivations& a, st
 
 // Triples per int16 block for a tile (validated: throws std::invalid_argument naming the limit).
 int block_triples(const TileConfig& tile);
+// Tokens per pass of the exact AVX-512 kernel (validated: 1, 2 or 4).
+int col_block(const TileConfig& tile);
 
 }  // namespace tritbench::tl2
