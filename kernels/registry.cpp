@@ -77,7 +77,7 @@ const KernelInfo kRows[] = {
     {"tl1__avx512", "tl1", "TL1", kAvx512, kExact, {}, 64, 4, 2.0, {0, 0, 240, 0},
      tl1::pack, tl1::unpack, tl1::prepare_avx512, tl1::gemm_i32_avx512, nullptr,
      "TL1, AVX-512 vpshufb over 64-row tiles, index vectors shared by 4 tokens",
-     &tl1::kTiles},
+     &tl1::kTilesAvx512},
     {"tl2__scalar", "tl2", "TL2", kScalar, kExact, {}, 64, 24, 5.0 / 3.0, {0, 0, 240, 0},
      tl2::pack, tl2::unpack, tl2::prepare_scalar, tl2::gemm_i32_scalar, nullptr,
      "TL2 triple lookup tables (4-bit |index| + sign bit, 1.67 bits/weight), K remainder as a TL1 "
@@ -90,7 +90,7 @@ const KernelInfo kRows[] = {
     {"tl2__avx512", "tl2", "TL2", kAvx512, kExact, {}, 64, 24, 5.0 / 3.0, {0, 0, 240, 0},
      tl2::pack, tl2::unpack, tl2::prepare_avx512, tl2::gemm_i32_avx512, nullptr,
      "TL2, AVX-512 vpshufb over 64-row tiles, sign words as mask registers, 4 tokens per tile pass",
-     &tl2::kTiles},
+     &tl2::kTilesAvx512},
     // TL2_0: the papers' lossy variant (int8 tables, one scale per activation row); the bound is
     // derived in kernels/tl2/format.h.
     {"tl2_q8__scalar", "tl2_q8", "TL2", kScalar, kApproximate, {0.51, 1e-3}, 64, 24, 5.0 / 3.0,

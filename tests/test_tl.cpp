@@ -135,6 +135,28 @@ TEST(TL, TilesThatCouldOverflowAreRefused) {
   }
 }
 
+TEST(TL, TokenBlocksAreRuntimeParametersAndExact) {
+  check::CaseData d;
+  check::make_data({70, 500, 7, check::WeightData::kRandom, check::ActData::kUniform, 9}, d);
+  const auto expected = check::oracle(d);
+  ThreadPool pool(2);
+  for (const char* name : {"tl1__avx512", "tl2__avx512"}) {
+    const KernelInfo& k = *find_kernel(name);
+    if (!runnable(k)) continue;
+    for (int cb : {1, 2, 4}) {
+      const TileConfig t{0, cb, 0, 0};
+      PackedWeights p = pack_weights(k, d.w, &t);
+      GemmWorkspace ws;
+      prepare_activations(p, d.a, ws);
+      std::vector<std::int32_t> got(expected.size());
+      gemm_i32(p, ws.prepared, got.data(), 70, &pool);
+      EXPECT_EQ(got, expected) << name << " col_block=" << cb << " (seed 9)";
+    }
+    const TileConfig bad{0, 3, 0, 0};
+    EXPECT_THROW(pack_weights(k, d.w, &bad), std::invalid_argument) << name;
+  }
+}
+
 // Every TL row at its largest allowed block, on the data that maximizes the int16 block sums
 // (|entry| = 256 for TL1, 384 for TL2: all activations -128, all weights -1 or +1), at a long K.
 TEST(TL, LargestBlocksAreExactOnWorstCaseData) {
@@ -172,7 +194,7 @@ TEST(TL, BlocksPastTheLimitWouldOverflow) {
     GemmWorkspace ws;
     prepare_activations(p, d.a, ws);
     tl1::GemmArgs g{p.data.data(), p.ld, p.Kp / 2, ws.prepared.buf.data(), ws.prepared.ld_buf,
-                    1, 0, 64, got.data(), 64, tl1::kMaxBlockPairs + 2};
+                    1, 0, 64, got.data(), 64, tl1::kMaxBlockPairs + 2, 1};
     tl1::gemm_scalar(g);
     EXPECT_NE(got, expected) << "TL1: 128 pairs of entry 256 should wrap int16";
     g.block_pairs = tl1::kMaxBlockPairs;

@@ -29,7 +29,9 @@
 // Tables (prepare, per activation row): Pp pairs x 32 bytes = [16 low bytes][16 high bytes].
 //
 // Tile parameters (TileConfig): k_block = weights per int16 block, a multiple of 4 (whole chunks)
-// and at most 2 * kMaxBlockPairs; 0 means kDefaultBlockPairs. Other fields are ignored.
+// and at most 2 * kMaxBlockPairs; 0 means kDefaultBlockPairs. col_block = tokens that share one
+// pass over a tile's decoded indices in the AVX-512 kernel: 1, 2 or 4 (0 means 4; the scalar and
+// AVX2 kernels use 4 and 1). Other fields are ignored.
 
 #include <cstdint>
 
@@ -72,6 +74,7 @@ struct GemmArgs {
   std::int32_t* c;
   std::int64_t ldc;
   int block_pairs;  // even, <= kMaxBlockPairs
+  int col_block;  // 1, 2 or 4
 };
 
 void gemm_scalar(const GemmArgs& a);

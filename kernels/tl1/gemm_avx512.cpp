@@ -96,14 +96,15 @@ void gemm_avx512(const GemmArgs& g) {
     const std::uint8_t* tile = g.w + (m / kTileRows) * g.tile_bytes;
     const std::int64_t rows = g.m1 - m < kTileRows ? g.m1 - m : kTileRows;
     for (std::int64_t n = 0; n < g.N;) {
-      const int C = g.N - n >= 4 ? 4 : 1;
-      if (C == 4) {
-        tile_tokens<4>(g, tile, n, out);
-      } else {
-        tile_tokens<1>(g, tile, n, out);
+      const int C = g.N - n >= g.col_block ? g.col_block : 1;
+      switch (C) {
+        case 4: tile_tokens<4>(g, tile, n, out); break;
+        case 2: tile_tokens<2>(g, tile, n, out); break;
+        default: tile_tokens<1>(g, tile, n, out); break;
       }
       for (int j = 0; j < C; ++j)
-        for (std::int64_t r = 0; r < rows; ++r) g.c[(n + j) * g.ldc + m + r] = out[j * 64 + r];
+        for (std::int64_t r = 0; r < rows; ++r)
+          g.c[(n + j) * g.ldc + m + r] = out[j * 64 + r];
       n += C;
     }
   }

@@ -33,8 +33,8 @@ void prepare_with(BuildFn build, const QuantizedBatch& a, const PackedWeights& w
 
 GemmArgs args_of(const PackedWeights& w, const PreparedActivations& a, std::int64_t m0,
                  std::int64_t m1, std::int32_t* c, std::int64_t ldc) {
-  return GemmArgs{w.data.data(),      w.ld, w.Kp / 2, a.buf.data(), a.ld_buf, a.N, m0, m1, c, ldc,
-                  block_pairs(w.tile)};
+  return GemmArgs{w.data.data(), w.ld, w.Kp / 2, a.buf.data(), a.ld_buf, a.N, m0, m1, c, ldc,
+                  block_pairs(w.tile), col_block(w.tile)};
 }
 
 }  // namespace
@@ -49,8 +49,17 @@ int block_pairs(const TileConfig& tile) {
   return tile.k_block / 2;
 }
 
+int col_block(const TileConfig& tile) {
+  if (tile.col_block == 0) return 4;
+  if (tile.col_block != 1 && tile.col_block != 2 && tile.col_block != 4)
+    throw std::invalid_argument("TL1 tile: col_block = " + std::to_string(tile.col_block) +
+                                " (expected 1, 2 or 4 tokens per pass)");
+  return tile.col_block;
+}
+
 void pack(const TernaryMatrix& w, const TileConfig& tile, PackedWeights& out) {
   block_pairs(tile);  // refuse a bad tile at pack time, not in the kernel
+  col_block(tile);
   const std::int64_t pairs = pairs_of(w.K);
   out.M = w.M;
   out.K = w.K;

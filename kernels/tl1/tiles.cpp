@@ -1,5 +1,6 @@
-// TL1 and TL2 tiles: only k_block (the int16 accumulation block, in weights) is a parameter; its
-// limits are the packers' own checks (block_pairs / block_triples), so the tuner and `--tile`
+// TL1 and TL2 tiles: k_block (the int16 accumulation block, in weights) for every row, plus
+// col_block (tokens per pass over a 64-row tile: 1, 2 or 4) for the exact AVX-512 rows. The limits
+// are the packers' own checks (block_pairs / block_triples / col_block), so the tuner and `--tile`
 // can never pick a block whose int16 sums overflow.
 #include <stdexcept>
 #include <string>
@@ -14,23 +15,41 @@ namespace tritbench {
 
 namespace {
 
-template <int (*Blocks)(const TileConfig&), int WeightsPerUnit>
+// Cols is the row's col_block validator, or nullptr for rows that have no token block.
+template <int (*Blocks)(const TileConfig&), int (*Cols)(const TileConfig&)>
 std::string check(const TileConfig& t) {
-  if (t.row_block || t.col_block || t.parallel || t.block_rows)
-    return "this row's tile has only k_block (got " + t.str() + ")";
+  if (t.row_block || t.parallel || t.block_rows || (!Cols && t.col_block))
+    return std::string("this row's tile has only k_block") + (Cols ? " and col_block" : "") +
+           " (got " + t.str() + ")";
   try {
     Blocks(t);
+    if (Cols) Cols(t);
   } catch (const std::invalid_argument& e) {
     return e.what();
   }
   return {};
 }
 
-template <int (*Blocks)(const TileConfig&), int WeightsPerUnit>
+template <int (*Blocks)(const TileConfig&), int WeightsPerUnit, int (*Cols)(const TileConfig&)>
 TileConfig effective(const TileConfig& t, std::int64_t, std::int64_t, std::int64_t) {
   TileConfig e;
   e.k_block = Blocks(t) * WeightsPerUnit;
+  if (Cols) e.col_block = Cols(t);
   return e;
+}
+
+// The k_block candidates crossed with the token blocks 1, 2, 4 (only those a batch of N can use).
+template <std::vector<TileConfig> (*Kb)(std::int64_t, std::int64_t, std::int64_t)>
+std::vector<TileConfig> with_cols(std::int64_t M, std::int64_t K, std::int64_t N) {
+  std::vector<TileConfig> c;
+  for (const TileConfig& t : Kb(M, K, N))
+    for (int cb : {1, 2, 4})
+      if (cb == 1 || cb <= N) {
+        TileConfig x = t;
+        x.col_block = cb;
+        c.push_back(x);
+      }
+  return c;
 }
 
 std::vector<TileConfig> tl1_candidates(std::int64_t, std::int64_t, std::int64_t) {
@@ -49,10 +68,16 @@ std::vector<TileConfig> tl2_candidates(std::int64_t, std::int64_t, std::int64_t)
 }  // namespace
 
 namespace tl1 {
-const TileSpace kTiles{check<tl1::block_pairs, 2>, effective<tl1::block_pairs, 2>, tl1_candidates, true};
-}
+const TileSpace kTiles{check<block_pairs, nullptr>, effective<block_pairs, 2, nullptr>, tl1_candidates,
+                       true};
+const TileSpace kTilesAvx512{check<block_pairs, col_block>, effective<block_pairs, 2, col_block>,
+                             with_cols<tl1_candidates>, true};
+}  // namespace tl1
 namespace tl2 {
-const TileSpace kTiles{check<tl2::block_triples, 3>, effective<tl2::block_triples, 3>, tl2_candidates, true};
-}
+const TileSpace kTiles{check<block_triples, nullptr>, effective<block_triples, 3, nullptr>,
+                       tl2_candidates, true};
+const TileSpace kTilesAvx512{check<block_triples, col_block>, effective<block_triples, 3, col_block>,
+                             with_cols<tl2_candidates>, true};
+}  // namespace tl2
 
 }  // namespace tritbench

@@ -38,7 +38,9 @@
 // above (zero for padded triples), then, if r > 0, two TL1 tables (remainder pair, zero pair).
 //
 // Tile parameters (TileConfig): k_block = weights per int16 block, a multiple of 24 up to
-// 3 * kMaxBlockTriples; 0 means kDefaultBlockTriples. Other fields are ignored.
+// 3 * kMaxBlockTriples; 0 means kDefaultBlockTriples. col_block = tokens that share one pass over
+// a tile's decoded indices in the exact AVX-512 kernel: 1, 2 or 4 (0 means 4; the other kernels
+// take one token, or four in the scalar one, at a time). Other fields are ignored.
 //
 // TL2_0 (approximate, family tl2_q8, same packed weights): the T-MAC style lossy variant. The
 // triple tables of an activation row are quantized to int8 with one scale per row,
@@ -104,6 +106,7 @@ struct GemmArgs {
   std::int32_t* c;  // exact kernels: sum_k t*q
   std::int64_t ldc;
   int block_triples;  // a multiple of 8, <= kMaxBlockTriples
+  int col_block;  // 1, 2 or 4
   // TL2_0 only: y = (sigma[n] * sum e' + pair sum) / act_scale[n] * w_scale
   float* y;
   std::int64_t ldy;

@@ -106,6 +106,7 @@ GemmArgs args_of(const PackedWeights& w, const PreparedActivations& a, std::int6
   r.m0 = m0;
   r.m1 = m1;
   r.block_triples = block_triples(w.tile);
+  r.col_block = col_block(w.tile);
   return r;
 }
 
@@ -141,8 +142,17 @@ int block_triples(const TileConfig& tile) {
   return tile.k_block / 3;
 }
 
+int col_block(const TileConfig& tile) {
+  if (tile.col_block == 0) return 4;
+  if (tile.col_block != 1 && tile.col_block != 2 && tile.col_block != 4)
+    throw std::invalid_argument("TL2 tile: col_block = " + std::to_string(tile.col_block) +
+                                " (expected 1, 2 or 4 tokens per pass)");
+  return tile.col_block;
+}
+
 void pack(const TernaryMatrix& w, const TileConfig& tile, PackedWeights& out) {
   block_triples(tile);  // refuse a bad tile at pack time, not in the kernel
+  col_block(tile);
   const Geometry g = geometry(w.K);
   out.M = w.M;
   out.K = w.K;

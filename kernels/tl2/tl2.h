@@ -30,6 +30,9 @@ void gemm_f32_q8_avx512(const PackedWeights& w, const PreparedActivations& a, st
 
 // Triples per int16 block for a tile (validated: throws std::invalid_argument naming the limit).
 int block_triples(const TileConfig& tile);
-extern const TileSpace kTiles;  // k_block only (kernels/tl1/tiles.cpp)
+extern const TileSpace kTiles;        // k_block only (kernels/tl1/tiles.cpp)
+extern const TileSpace kTilesAvx512;  // k_block and col_block (the exact AVX-512 row)
+// Tokens per pass of the exact AVX-512 kernel (validated: 1, 2 or 4).
+int col_block(const TileConfig& tile);
 
 }  // namespace tritbench::tl2

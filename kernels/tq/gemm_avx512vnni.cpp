@@ -21,6 +21,10 @@ namespace tritbench::tq {
 
 namespace {
 
+// Software prefetch distance along each row: R rows are read as R interleaved streams, which the
+// hardware prefetchers follow worse than one (measured: cold GEMV slower than the AVX2 kernel).
+constexpr int kPrefetchBytes = 1024;
+
 inline std::int64_t reduce64(__m512i v) {
   return _mm512_reduce_add_epi64(_mm512_add_epi64(
       _mm512_cvtepi32_epi64(_mm512_castsi512_si256(v)),
@@ -37,7 +41,9 @@ void tq2_tile(const GemmArgs& a, std::int64_t m, std::int64_t n) {
                            _mm512_set1_epi8(static_cast<char>(0xC0))};
   for (std::int64_t b = 0; b < a.blocks; ++b) {
     for (int r = 0; r < R; ++r) {
-      const __m512i x = _mm512_loadu_si512(a.w + (m + r) * a.ldw + b * sizeof(BlockTQ2));
+      const std::uint8_t* blk = a.w + (m + r) * a.ldw + b * sizeof(BlockTQ2);
+      _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBytes), _MM_HINT_T0);
+      const __m512i x = _mm512_loadu_si512(blk);
       for (int l = 0; l < 4; ++l) {
         const __m512i p = _mm512_and_si512(x, mask[l]);
         for (int j = 0; j < C; ++j)
@@ -62,8 +68,9 @@ void tq1_tile(const GemmArgs& a, std::int64_t m, std::int64_t n) {
     for (int j = 0; j < C; ++j) A[r][j] = B[r][j] = _mm512_setzero_si512();
   for (std::int64_t b = 0; b < a.blocks; ++b) {
     for (int r = 0; r < R; ++r) {
-      __m512i y = _mm512_maskz_loadu_epi8(0x000FFFFFFFFFFFFFull,  // qs and qh: bytes 0..51
-                                          a.w + (m + r) * a.ldw + b * sizeof(BlockTQ1));
+      const std::uint8_t* blk = a.w + (m + r) * a.ldw + b * sizeof(BlockTQ1);
+      _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBytes), _MM_HINT_T0);
+      __m512i y = _mm512_maskz_loadu_epi8(0x000FFFFFFFFFFFFFull, blk);  // qs, qh: bytes 0..51
       for (int d = 0; d < 5; ++d) {
         const __m512i y3 = _mm512_add_epi8(_mm512_add_epi8(y, y), y);  // 3y mod 256
         for (int j = 0; j < C; ++j) {
@@ -83,6 +90,8 @@ void tq1_tile(const GemmArgs& a, std::int64_t m, std::int64_t n) {
 }
 
 // Tokens in pairs (R2 rows per tile), the last one alone (R1 rows per tile); row tails one by one.
+// TQ2_0 reads a single token's rows one at a time: one sequential stream is what the hardware
+// prefetchers follow best (cold GEMV 1.7x faster than four interleaved rows, hot about equal).
 template <int R1, int R2, template <int, int> class Tile>
 void gemm(const GemmArgs& a) {
   std::int64_t n = 0;
@@ -109,7 +118,7 @@ struct TQ1 {
 
 }  // namespace
 
-void tq2_gemm_avx512vnni(const GemmArgs& a) { gemm<4, 2, TQ2>(a); }
+void tq2_gemm_avx512vnni(const GemmArgs& a) { gemm<1, 2, TQ2>(a); }
 void tq1_gemm_avx512vnni(const GemmArgs& a) { gemm<4, 4, TQ1>(a); }
 
 }  // namespace tritbench::tq
