@@ -8,6 +8,7 @@
 #include "harness/lib/roofline.h"
 #include "harness/lib/table.h"
 #include "kernels/registry.h"
+#include "kernels/runtime/tuning.h"
 
 #ifndef TRITBENCH_SOURCE_DIR
 #define TRITBENCH_SOURCE_DIR "."
@@ -73,7 +74,7 @@ int cmd_list(int argc, char** argv) {
                       {"row_multiple", k.row_multiple},
                       {"k_multiple", k.k_multiple},
                       {"tile", k.tile.str()},
-                      {"tunable", k.tiles != nullptr && k.tile == TileConfig{}},
+                      {"tunable", tunable(k)},
                       {"runnable", runnable(k)},
                       {"why_not", why_not_runnable(k.isa)},
                       {"description", std::string(k.description)}});
@@ -85,7 +86,10 @@ int cmd_list(int argc, char** argv) {
     std::string ex = k.exact() ? "exact" : "approx (nmse<=" + fmt(k.bound.nmse, 4) + ")";
     t.add({std::string(k.name), std::string(k.format), fmt(k.bits_per_weight, 2), std::string(isa_name(k.isa)),
            ex, std::to_string(k.k_multiple),
-           !k.tiles ? "-" : k.tile == TileConfig{} ? "tunable" : k.tile.str(),
+           !k.tiles            ? "-"
+           : !tunable(k)         ? k.tile.str()
+           : k.tile == TileConfig{} ? "tunable"
+                                    : "tunable, " + k.tile.str(),
            runnable(k) ? "yes" : "no: " + why_not_runnable(k.isa)});
   }
   std::cout << t.console();

@@ -113,7 +113,7 @@ examples:
       std::cerr << "skipping " << k->name << ": " << why_not_runnable(k->isa) << "\n";
     } else if (!k->tiles) {
       std::cerr << "skipping " << k->name << ": no tile parameters\n";
-    } else if (!(k->tile == TileConfig{})) {
+    } else if (!tunable(*k)) {
       std::cerr << "skipping " << k->name << ": a fixed-tile row (" << k->tile.str()
                 << "); tune its family's default row instead\n";
     } else {
@@ -151,7 +151,7 @@ examples:
       for (auto N : batches)
         for (auto t : threads) {
           const int T = static_cast<int>(t);
-          std::vector<TileConfig> tiles = {TileConfig{}};
+          std::vector<TileConfig> tiles = {k->tile};  // the row's default first
           for (const auto& c : k->tiles->candidates(s.M, s.K, N)) tiles.push_back(c);
           std::cerr << "tune " << k->name << " " << s.M << "x" << s.K << " N=" << N << " t=" << T << ": "
                     << tiles.size() << " candidates\n";

@@ -156,12 +156,16 @@ TEST(Tuning, ClassesRoundUpToPowersOfTwo) {
 TEST(Tuning, ChooseTileOverrideThenTunedThenDefault) {
   const KernelInfo* k = nullptr;
   for (const auto& row : registry())
-    if (row.tiles && row.tile == TileConfig{}) k = &row;
+    if (tunable(row) && row.tile == TileConfig{}) k = &row;
   ASSERT_NE(k, nullptr) << "no tunable default row";
   const KernelInfo* fixed = nullptr;
   for (const auto& row : registry())
-    if (row.tiles && !(row.tile == TileConfig{})) fixed = &row;
+    if (row.tiles && !tunable(row)) fixed = &row;
   ASSERT_NE(fixed, nullptr) << "no fixed-tile row";
+  EXPECT_FALSE(tunable(*find_kernel("i2s_ap__avx512vnni")));
+  EXPECT_FALSE(tunable(*find_kernel("i2s_wp__avx2")));
+  EXPECT_TRUE(tunable(*find_kernel("i2s__avx512vnni")));
+  EXPECT_FALSE(tunable(*find_kernel("naive__scalar")));
 
   set_active_tuning(nullptr);
   EXPECT_EQ(choose_tile(*k, 2560, 2560, 128, 1).source, "default");

@@ -23,6 +23,9 @@ void gemm_i32_avx512vnni(const PackedWeights& w, const PreparedActivations& a, s
 // no tile parameters.
 extern const TileSpace kTilesAvx512Vnni;
 extern const TileSpace kTilesAvx2;
+// The same, for fixed-tile rows (bitnet.cpp's tilings): accepted by --tile, never tuned.
+extern const TileSpace kTilesAvx512VnniFixed;
+extern const TileSpace kTilesAvx2Fixed;
 
 // GGUF tensor bytes of an M x K weight in bitnet.cpp's layout: M*K/4 bytes + 32-byte scale trailer.
 // M*K must be a multiple of 128; rows may straddle blocks (the tensor is flattened).

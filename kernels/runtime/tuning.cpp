@@ -17,8 +17,6 @@ std::int64_t pow2_at_least(std::int64_t v) {
   return p;
 }
 
-bool is_default_tile(const TileConfig& t) { return t == TileConfig{}; }
-
 }  // namespace
 
 TileConfig parse_tile(std::string_view s) {
@@ -102,12 +100,14 @@ TileChoice choose_tile(const KernelInfo& k, std::int64_t M, std::int64_t K, std:
     }
     return {*override_tile, "override"};
   }
-  if (k.tiles && is_default_tile(k.tile))
+  if (tunable(k))
     if (auto t = active_tuning())
       if (const TuningEntry* e = t->find(k.name, M, K, N, threads))
         if (k.tiles->check(e->tile).empty()) return {e->tile, "tuned"};
   return {k.tile, "default"};
 }
+
+bool tunable(const KernelInfo& k) { return k.tiles && !k.tiles->candidates(4096, 4096, 8).empty(); }
 
 TileConfig effective_tile(const KernelInfo& k, const TileConfig& packed_with, std::int64_t M,
                           std::int64_t K, std::int64_t N) {

@@ -9,8 +9,9 @@
 //   override  the caller forced a tile (`--tile`)
 //   tuned     an entry of the active tuning table matched
 //   default   the registry row's own tile (zero fields: the kernel's defaults)
-// Rows whose registry tile is not all-default are fixed-tile rows (e.g. bitnet.cpp's tilings):
-// tuning data never changes them.
+// A row is tunable when it has a TileSpace that proposes candidates; fixed-tile rows (bitnet.cpp's
+// tilings, i2s_ap/i2s_wp) have a TileSpace without candidates: --tile overrides them, tuning data
+// never changes them. A tunable row's registry tile (e.g. TL's kb=240) is its default.
 //
 // Classes, so that tuning on one shape carries to its neighbours: the shape class rounds M and K
 // up to powers of two ("m4096.k4096" for 2560 x 2560), the batch class rounds N up to a power of
@@ -63,6 +64,8 @@ struct TileChoice {
   TileConfig tile;
   std::string source;  // "override" | "tuned" | "default"
 };
+bool tunable(const KernelInfo& k);
+
 // The tile to pack row k with for an M x K weight, N tokens per call and `threads` threads.
 // Throws std::invalid_argument if the override is not a tile of this row.
 TileChoice choose_tile(const KernelInfo& k, std::int64_t M, std::int64_t K, std::int64_t N, int threads,
