@@ -116,6 +116,23 @@ TEST_P(TileTest, EffectiveTileIsExplicitAndStable) {
 INSTANTIATE_TEST_SUITE_P(Registry, TileTest, ::testing::ValuesIn(tunable_rows()),
                          [](const auto& param_info) { return param_info.param; });
 
+// For every row with a tile space (I2_S and TL alike): the proposed candidates are accepted, their
+// effective tiles are fixed points, and the registry default resolves to an accepted tile.
+TEST(Tiles, EveryTileSpaceProposesOnlyTilesItAccepts) {
+  for (const auto& k : registry()) {
+    if (!k.tiles) continue;
+    for (std::int64_t N : {1, 3, 128}) {
+      const TileConfig d = k.tiles->effective(k.tile, 2560, 6912, N);
+      EXPECT_TRUE(k.tiles->check(d).empty()) << k.name << " default resolves to " << d.str();
+      for (const TileConfig& t : k.tiles->candidates(2560, 6912, N)) {
+        EXPECT_TRUE(k.tiles->check(t).empty()) << k.name << " proposes refused tile " << t.str();
+        const TileConfig e = k.tiles->effective(t, 2560, 6912, N);
+        EXPECT_EQ(k.tiles->effective(e, 2560, 6912, N), e) << k.name << ": " << e.str();
+      }
+    }
+  }
+}
+
 TEST(Tiles, RowsWithoutTileSpaceRefuseOtherTiles) {
   const KernelInfo& k = *find_kernel("naive__scalar");
   check::CaseData d;

@@ -15,15 +15,21 @@ namespace tritbench {
 
 namespace {
 
-// Cols is the row's col_block validator, or nullptr for rows that have no token block.
+// The col_block validator of rows that have no token block.
+int no_cols(const TileConfig& t) {
+  if (t.col_block)
+    throw std::invalid_argument("this row's tile has only k_block (got " + t.str() + ")");
+  return 0;
+}
+
+// Cols: the row's col_block validator (no_cols for rows without one).
 template <int (*Blocks)(const TileConfig&), int (*Cols)(const TileConfig&)>
 std::string check(const TileConfig& t) {
-  if (t.row_block || t.parallel || t.block_rows || (!Cols && t.col_block))
-    return std::string("this row's tile has only k_block") + (Cols ? " and col_block" : "") +
-           " (got " + t.str() + ")";
+  if (t.row_block || t.parallel || t.block_rows)
+    return "TL tiles take only k_block (and col_block on the exact AVX-512 rows); got " + t.str();
   try {
     Blocks(t);
-    if (Cols) Cols(t);
+    Cols(t);
   } catch (const std::invalid_argument& e) {
     return e.what();
   }
@@ -34,7 +40,7 @@ template <int (*Blocks)(const TileConfig&), int WeightsPerUnit, int (*Cols)(cons
 TileConfig effective(const TileConfig& t, std::int64_t, std::int64_t, std::int64_t) {
   TileConfig e;
   e.k_block = Blocks(t) * WeightsPerUnit;
-  if (Cols) e.col_block = Cols(t);
+  e.col_block = Cols(t);
   return e;
 }
 
@@ -68,13 +74,13 @@ std::vector<TileConfig> tl2_candidates(std::int64_t, std::int64_t, std::int64_t)
 }  // namespace
 
 namespace tl1 {
-const TileSpace kTiles{check<block_pairs, nullptr>, effective<block_pairs, 2, nullptr>, tl1_candidates,
+const TileSpace kTiles{check<block_pairs, no_cols>, effective<block_pairs, 2, no_cols>, tl1_candidates,
                        true};
 const TileSpace kTilesAvx512{check<block_pairs, col_block>, effective<block_pairs, 2, col_block>,
                              with_cols<tl1_candidates>, true};
 }  // namespace tl1
 namespace tl2 {
-const TileSpace kTiles{check<block_triples, nullptr>, effective<block_triples, 3, nullptr>,
+const TileSpace kTiles{check<block_triples, no_cols>, effective<block_triples, 3, no_cols>,
                        tl2_candidates, true};
 const TileSpace kTilesAvx512{check<block_triples, col_block>, effective<block_triples, 3, col_block>,
                              with_cols<tl2_candidates>, true};
