@@ -570,6 +570,7 @@ std::shared_ptr<const GgufFile> GgufFile::open(const std::string& path) {
   std::shared_ptr<GgufFile> f(new GgufFile());
   f->path_ = path;
   f->mapping_ = map;
+  f->mmapped_ = true;
   f->parse_all(static_cast<const std::uint8_t*>(map->addr), size);
   return f;
 }
@@ -582,6 +583,15 @@ std::shared_ptr<const GgufFile> GgufFile::parse(std::vector<std::uint8_t> bytes,
   f->mapping_ = buf;
   f->parse_all(buf->data(), buf->size());
   return f;
+}
+
+void GgufFile::release(const std::uint8_t* p, std::uint64_t n) const {
+  if (!mmapped_ || !p || n == 0) return;
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto a = reinterpret_cast<std::uintptr_t>(p);
+  const std::uintptr_t first = (a + page - 1) / page * page, last = (a + n) / page * page;
+  // A read-only private file mapping has no modified pages, so dropping them loses nothing.
+  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }
 
 void GgufFile::fail(const std::string& what) const { throw GgufError(path_ + ": " + what); }

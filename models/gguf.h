@@ -200,6 +200,10 @@ class GgufFile {
   const GgufTensorInfo* tensor(const std::string& name) const;  // nullptr if absent
   // Pins the bytes (mapping or buffer) for views that outlive this object.
   std::shared_ptr<const void> mapping() const { return mapping_; }
+  // Drops this process's pages of [p, p + n) (whole pages inside the range) when the file is
+  // mmapped: they are re-read from the page cache on the next access, so nothing changes but the
+  // resident set. A no-op for files parsed from memory.
+  void release(const std::uint8_t* p, std::uint64_t n) const;
 
   // "m.gguf: key 'x'" style prefixes for callers' own errors.
   [[noreturn]] void fail(const std::string& what) const;
@@ -219,6 +223,7 @@ class GgufFile {
   std::vector<GgufTensorInfo> tensors_;
   std::map<std::string, std::size_t> tensor_index_;
   std::shared_ptr<const void> mapping_;
+  bool mmapped_ = false;
 };
 
 // Receives one tensor's bytes during GgufWriter::write, in any number of pieces.

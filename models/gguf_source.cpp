@@ -250,6 +250,10 @@ TernaryMatrix GgufSource::ternary(const std::string& name) const {
   return reference::quantize_weights_absmean(w.data(), M, K);
 }
 
+void GgufSource::release(const std::string& name) const {
+  if (const GgufTensorInfo* t = file_->tensor(name)) file_->release(t->data, t->bytes);
+}
+
 DenseTensor GgufSource::dense(const std::string& name) const {
   const GgufTensorInfo& t = info(name);
   if (t.type != DType::kF32 && t.type != DType::kF16 && t.type != DType::kBF16 &&

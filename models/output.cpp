@@ -6,6 +6,7 @@
 
 #include "kernels/cpu/cpu.h"
 #include "models/f16.h"
+#include "models/output_layout.h"
 
 namespace tritbench::models {
 
@@ -14,6 +15,11 @@ void out_rows_f16_avx2(const std::uint8_t* w, std::int64_t cols, const float* h,
                        std::int64_t r1, float* out);
 void out_rows_f32_avx2(const std::uint8_t* w, std::int64_t cols, const float* h, std::int64_t r0,
                        std::int64_t r1, float* out);
+// output_avx512.cpp (groups [g0, g1) of the interleaved layout, models/output_layout.h)
+void out_groups_f16_avx512(const std::uint8_t* w, std::int64_t cols, const float* h, std::int64_t rows,
+                           std::int64_t g0, std::int64_t g1, float* out);
+void out_groups_f32_avx512(const std::uint8_t* w, std::int64_t cols, const float* h, std::int64_t rows,
+                           std::int64_t g0, std::int64_t g1, float* out);
 void out_rows_q8_0_avx2(const std::uint8_t* w, std::int64_t cols, const std::int8_t* hq, const float* hd,
                         std::int64_t r0, std::int64_t r1, float* out);
 
@@ -61,39 +67,50 @@ OutputMatrix::OutputMatrix(const DenseTensor& w, OutputType type) : rows_(w.rows
     throw std::invalid_argument(w.name + ": Q8_0 output matrix needs hidden size divisible by 32 (got " +
                                 std::to_string(cols_) + ")");
   type_ = want;
-  if (want == w.type) {
-    data_ = w.data;
-    keep_ = w.keep;
-    return;
-  }
   DenseTensor out;
   out.type = want;
   out.cols = cols_;
-  own_.resize(out.row_bytes() * static_cast<std::size_t>(rows_));
+  // Always an own copy, even of an F16/F32 matrix used as stored: 64-byte aligned, on transparent
+  // huge pages (kernels/aligned.h) instead of the file mapping's 4 KiB pages, and for the AVX-512
+  // GEMV in the interleaved layout it streams best (models/output_layout.h).
+  interleaved_ = want != DType::kQ8_0 && isa_runnable(Isa::kAvx512);
+  const std::int64_t elem = want == DType::kF16 ? 2 : 4;
+  own_.resize(interleaved_ ? static_cast<std::size_t>(output_interleaved_bytes(rows_, cols_, elem))
+                           : out.row_bytes() * static_cast<std::size_t>(rows_));
+  data_ = own_.data();
+  if (interleaved_) std::memset(own_.data(), 0, own_.size());  // the padding
   std::vector<float> row(static_cast<std::size_t>(cols_));
+  std::vector<std::uint8_t> conv(out.row_bytes());
   for (std::int64_t r = 0; r < rows_; ++r) {
-    w.row_to_float(r, row.data());
-    std::uint8_t* dst = own_.data() + out.row_bytes() * static_cast<std::size_t>(r);
-    if (want == DType::kF32) {
-      std::memcpy(dst, row.data(), row.size() * 4);
-    } else if (want == DType::kF16) {
-      for (std::int64_t i = 0; i < cols_; ++i) {
-        const std::uint16_t h = f32_to_f16(row[i]);
-        std::memcpy(dst + 2 * i, &h, 2);
+    // Row r in the wanted type: the source bytes themselves when the type is unchanged.
+    const std::uint8_t* src = w.data + w.row_bytes() * static_cast<std::size_t>(r);
+    if (want != w.type) {
+      w.row_to_float(r, row.data());
+      if (want == DType::kF32) {
+        std::memcpy(conv.data(), row.data(), row.size() * 4);
+      } else if (want == DType::kF16) {
+        for (std::int64_t i = 0; i < cols_; ++i) {
+          const std::uint16_t h = f32_to_f16(row[i]);
+          std::memcpy(conv.data() + 2 * i, &h, 2);
+        }
+      } else {
+        quantize_q8_0_row(row.data(), cols_, conv.data());
       }
-    } else {
-      quantize_q8_0_row(row.data(), cols_, dst);
+      src = conv.data();
+    }
+    if (!interleaved_) {
+      std::memcpy(own_.data() + out.row_bytes() * static_cast<std::size_t>(r), src, out.row_bytes());
+      continue;
+    }
+    for (std::int64_t c = 0; c < cols_; c += kOutputSlice) {
+      const std::int64_t n = std::min(kOutputSlice, cols_ - c);
+      std::memcpy(own_.data() + output_interleaved_index(r, c, cols_) * elem, src + c * elem,
+                  static_cast<std::size_t>(n * elem));
     }
   }
-  data_ = own_.data();
 }
 
-std::size_t OutputMatrix::bytes() const {
-  DenseTensor d;
-  d.type = type_;
-  d.cols = cols_;
-  return d.row_bytes() * static_cast<std::size_t>(rows_);
-}
+std::size_t OutputMatrix::bytes() const { return own_.size(); }
 
 void OutputMatrix::logits(const float* h, float* out, ThreadPool& pool) const {
   static const bool avx2 = isa_runnable(Isa::kAvx2);
@@ -117,6 +134,14 @@ void OutputMatrix::logits(const float* h, float* out, ThreadPool& pool) const {
   view.rows = rows_;
   view.data = data_;
   const std::size_t rb = view.row_bytes();
+  if (interleaved_) {
+    const auto g = split_rows((rows_ + kOutputGroup - 1) / kOutputGroup, pool.size(), 16);
+    pool.run([&](int t) {
+      if (type_ == DType::kF16) return out_groups_f16_avx512(data_, cols_, h, rows_, g[t], g[t + 1], out);
+      out_groups_f32_avx512(data_, cols_, h, rows_, g[t], g[t + 1], out);
+    });
+    return;
+  }
   const auto bounds = split_rows(rows_, pool.size(), 64);
   pool.run([&](int t) {
     const std::int64_t r0 = bounds[t], r1 = bounds[t + 1];

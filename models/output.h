@@ -21,22 +21,23 @@ const char* output_type_name(OutputType t);
 
 class OutputMatrix {
  public:
-  // Converts `w` (F32/F16/BF16/Q8_0) to the requested type; kAsStored keeps F16/F32 as they are
-  // (BF16 becomes F32, Q8_0 stays Q8_0).
+  // Copies `w` (F32/F16/BF16/Q8_0) in the requested type; kAsStored keeps F16/F32 types as they
+  // are (BF16 becomes F32, Q8_0 stays Q8_0). The copy is this object's own: the caller may
+  // release the source's pages afterwards.
   OutputMatrix(const DenseTensor& w, OutputType type);
   // logits[r] = W[r] . h for r in [0, rows), rows split across the pool.
   void logits(const float* h, float* out, ThreadPool& pool) const;
   DType type() const { return type_; }
   std::int64_t rows() const { return rows_; }
   std::int64_t cols() const { return cols_; }
-  std::size_t bytes() const;
+  std::size_t bytes() const;  // of the copy read per token (the interleaved layout's padding included)
 
  private:
   DType type_;
   std::int64_t rows_, cols_;
-  const std::uint8_t* data_ = nullptr;  // the source's bytes when kept as stored
-  std::shared_ptr<const void> keep_;
-  AlignedBuffer own_;  // converted data
+  const std::uint8_t* data_ = nullptr;  // own_.data()
+  AlignedBuffer own_;  // the matrix in type_ (a copy even when the source has that type)
+  bool interleaved_ = false;  // own_ in models/output_layout.h's layout (AVX-512 GEMV), else row-major
 };
 
 }  // namespace tritbench::models

@@ -36,6 +36,7 @@ Transformer::Transformer(const WeightSource& src, const KernelInfo& kernel, Thre
       throw std::invalid_argument(src.describe() + ": tensor '" + name + "' is " + std::to_string(t.M) + "x" +
                                   std::to_string(t.K) + ", expected " + std::to_string(M) + "x" + std::to_string(K));
     PackedWeights p = pack_weights(kernel, t);
+    src.release(name);  // packed: the file's bytes are not needed in memory any more
     packed_bytes_ += p.bytes();
     return p;
   };
@@ -69,6 +70,8 @@ Transformer::Transformer(const WeightSource& src, const KernelInfo& kernel, Thre
   if (out.rows != c.vocab || out.cols != c.hidden)
     throw std::invalid_argument(src.describe() + ": output.weight has the wrong shape");
   output_ = std::make_unique<OutputMatrix>(out, opts.output);
+  // Copied; a tied embedding is then only read a row per token (re-read on access).
+  src.release(separate ? "output.weight" : "token_embd.weight");
 }
 
 void Transformer::linear(const PackedWeights& w, const QuantizedBatch& a, float* y) {
@@ -103,9 +106,11 @@ void Transformer::forward(const std::int32_t* tokens, std::int64_t n, float* log
     // Attention block.
     for (std::int64_t t = 0; t < n; ++t) rmsnorm(x_.data() + t * H, L.attn_norm.data(), H, c.eps, h_.data() + t * H);
     reference::quantize_activations(h_.data(), n, H, H, qa_);
-    linear(L.wq, qa_, q_.data());
-    linear(L.wk, qa_, k_.data());
-    linear(L.wv, qa_, v_.data());
+    {
+      const PackedWeights* w[] = {&L.wq, &L.wk, &L.wv};
+      float* y[] = {q_.data(), k_.data(), v_.data()};
+      gemm_f32_multi(w, qa_, ws_, y, pool_);
+    }
     for (std::int64_t t = 0; t < n; ++t) {
       rope_.apply(q_.data() + t * Q, c.heads, pos_ + t);
       rope_.apply(k_.data() + t * KV, c.kv_heads, pos_ + t);
@@ -123,8 +128,11 @@ void Transformer::forward(const std::int32_t* tokens, std::int64_t n, float* log
     // Feed-forward block.
     for (std::int64_t t = 0; t < n; ++t) rmsnorm(x_.data() + t * H, L.ffn_norm.data(), H, c.eps, h_.data() + t * H);
     reference::quantize_activations(h_.data(), n, H, H, qa_);
-    linear(L.wgate, qa_, g_.data());
-    linear(L.wup, qa_, u_.data());
+    {
+      const PackedWeights* w[] = {&L.wgate, &L.wup};
+      float* y[] = {g_.data(), u_.data()};
+      gemm_f32_multi(w, qa_, ws_, y, pool_);
+    }
     if (c.act == Activation::kReluSquared) {
       glu_relu2(g_.data(), u_.data(), n * F);
     } else {

@@ -63,6 +63,10 @@ class WeightSource {
   // Any other tensor (norm vectors are rows = 1).
   virtual DenseTensor dense(const std::string& name) const = 0;
   virtual bool has(const std::string& name) const = 0;
+  // The caller will not read tensor `name` again soon (it was packed or copied): a file-backed
+  // source may drop its pages from the resident set (they are re-read on access). Never changes
+  // what a later call returns.
+  virtual void release(const std::string& name) const { (void)name; }
   // The vocabulary, if the source has one.
   virtual const TokenizerSpec* tokenizer() const { return nullptr; }
   // "file.gguf", "synthetic:2b4t:seed=1", ... for result rows.

@@ -140,6 +140,46 @@ TEST(Output, TypesAgreeWithinTheirPrecision) {
   }
 }
 
+// Shapes that exercise the padding of the interleaved layout (rows not a multiple of the group,
+// columns not a multiple of the slice, a single partial slice): every row within F16/F32 rounding
+// of a double dot product, and the same bits on 1, 2 and 3 threads.
+TEST(Output, OddShapesAreExactAndThreadIndependent) {
+  for (auto [rows, cols] : {std::pair<std::int64_t, std::int64_t>{37, 70}, {5, 13}, {130, 48}, {1, 32}}) {
+    std::vector<std::uint16_t> f16(static_cast<std::size_t>(rows * cols));
+    for (std::size_t i = 0; i < f16.size(); ++i)
+      f16[i] = f32_to_f16(std::cos(0.11f * static_cast<float>(i)) * (1.0f + static_cast<float>(i % 7)));
+    models::DenseTensor w;
+    w.name = "output.weight";
+    w.type = models::DType::kF16;
+    w.rows = rows;
+    w.cols = cols;
+    w.data = reinterpret_cast<const std::uint8_t*>(f16.data());
+    std::vector<float> h(static_cast<std::size_t>(cols));
+    for (std::size_t i = 0; i < h.size(); ++i) h[i] = std::sin(0.37f * static_cast<float>(i)) - 0.2f;
+    for (auto type : {models::OutputType::kF16, models::OutputType::kF32}) {
+      models::OutputMatrix m(w, type);
+      std::vector<std::vector<float>> outs;
+      for (int threads : {1, 2, 3}) {
+        ThreadPool pool(threads);
+        std::vector<float> out(static_cast<std::size_t>(rows), -1.0f);
+        m.logits(h.data(), out.data(), pool);
+        outs.push_back(out);
+      }
+      for (std::int64_t r = 0; r < rows; ++r) {
+        double s = 0, mag = 0;
+        for (std::int64_t i = 0; i < cols; ++i) {
+          const double v = static_cast<double>(f16_to_f32(f16[static_cast<std::size_t>(r * cols + i)])) * h[i];
+          s += v;
+          mag += std::fabs(v);
+        }
+        EXPECT_NEAR(outs[0][r], s, 1e-6 * mag + 1e-30) << rows << "x" << cols << " row " << r;
+      }
+      EXPECT_EQ(outs[0], outs[1]) << rows << "x" << cols << " " << models::output_type_name(type);
+      EXPECT_EQ(outs[0], outs[2]) << rows << "x" << cols << " " << models::output_type_name(type);
+    }
+  }
+}
+
 TEST(F16, ConversionsRoundTripAndRoundToEven) {
   for (std::uint32_t h = 0; h < 65536; ++h) {
     const float f = f16_to_f32(static_cast<std::uint16_t>(h));

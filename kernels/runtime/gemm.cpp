@@ -114,6 +114,61 @@ void gemm_f32(const PackedWeights& w, GemmWorkspace& ws, float* y, std::int64_t 
   });
 }
 
+void gemm_f32_multi(std::span<const PackedWeights* const> w, const QuantizedBatch& a, GemmWorkspace& ws,
+                    std::span<float* const> y, ThreadPool* pool) {
+  if (w.size() != y.size()) throw std::invalid_argument("gemm_f32_multi: weights and outputs differ in number");
+  if (w.empty()) return;
+  bool shared = true;
+  for (const PackedWeights* p : w) {
+    check_packed(*p);
+    shared = shared && p->kernel == w[0]->kernel && p->K == w[0]->K && p->Kp == w[0]->Kp && p->tile == w[0]->tile;
+  }
+  if (!shared || !pool || pool->size() == 1) {
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      prepare_activations(*w[i], a, ws);
+      gemm_f32(*w[i], ws, y[i], w[i]->M, pool);
+    }
+    return;
+  }
+  prepare_activations(*w[0], a, ws);
+  const KernelInfo& k = *w[0]->kernel;
+  const PreparedActivations& pa = ws.prepared;
+  // Units of row_multiple rows, numbered across all matrices; each thread takes a contiguous run.
+  const std::int64_t mult = std::max(1, k.row_multiple);
+  std::vector<std::int64_t> first_unit(w.size() + 1, 0);
+  std::int64_t acc_elems = 0;
+  std::vector<std::int64_t> acc_off(w.size(), 0);
+  for (std::size_t i = 0; i < w.size(); ++i) {
+    if (!y[i]) throw std::invalid_argument("gemm_f32_multi: output buffer null");
+    first_unit[i + 1] = first_unit[i] + (w[i]->M + mult - 1) / mult;
+    acc_off[i] = acc_elems;
+    acc_elems += a.N * w[i]->M;
+    count_call(k);
+  }
+  std::int32_t* acc = nullptr;
+  if (!k.gemm_f32) {
+    const std::size_t need = static_cast<std::size_t>(acc_elems) * sizeof(std::int32_t);
+    if (ws.acc.size() < need) ws.acc.resize(need);
+    acc = ws.acc.as<std::int32_t>();
+  }
+  const float* s = a.scale.data();
+  const auto units = split_rows(first_unit.back(), pool->size(), 1);
+  pool->run([&](int t) {
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      const std::int64_t u0 = std::max(units[t], first_unit[i]), u1 = std::min(units[t + 1], first_unit[i + 1]);
+      if (u0 >= u1) continue;
+      const PackedWeights& p = *w[i];
+      const std::int64_t m0 = (u0 - first_unit[i]) * mult, m1 = std::min(p.M, (u1 - first_unit[i]) * mult);
+      if (k.gemm_f32) {
+        k.gemm_f32(p, pa, m0, m1, y[i], p.M);
+      } else {
+        k.gemm_i32(p, pa, m0, m1, acc + acc_off[i], p.M);
+        reference::epilogue_rows(acc + acc_off[i], p.M, s, p.scale, a.N, m0, m1, y[i], p.M);
+      }
+    }
+  });
+}
+
 std::map<std::string, std::int64_t> kernel_call_counts() {
   std::map<std::string, std::int64_t> out;
   const auto& rows = registry();

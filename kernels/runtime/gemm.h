@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 
 #include "kernels/api.h"
@@ -30,6 +31,14 @@ void gemm_i32(const PackedWeights& w, const PreparedActivations& a, std::int32_t
 // y = W x for the whole batch: exact kernels go through the shared epilogue, approximate ones write
 // floats. ws must hold prepare_activations' result for a.
 void gemm_f32(const PackedWeights& w, GemmWorkspace& ws, float* y, std::int64_t ldy, ThreadPool* pool);
+
+// Several weights that read the same activations (q, k, v; gate, up) in one pool dispatch:
+// prepares a once and splits the rows of all outputs among the threads as one range, so small
+// matrices share a barrier and both threads get equal work. y[i] = W[i] a with ldy[i] = W[i].M;
+// results are identical to gemm_f32 on each (rows never depend on how they are split). Weights
+// of different kernels, K or tiles are run one after the other.
+void gemm_f32_multi(std::span<const PackedWeights* const> w, const QuantizedBatch& a, GemmWorkspace& ws,
+                    std::span<float* const> y, ThreadPool* pool);
 
 // Counts of kernel calls by registry row name since process start (or the last reset): the
 // record of which kernel actually ran, reported by benchmarks and e2e runs.
