@@ -3,6 +3,7 @@
 #include <iostream>
 #include <limits>
 #include <memory>
+#include <optional>
 
 #include "harness/commands.h"
 #include "harness/lib/args.h"
@@ -39,7 +40,7 @@ int cmd_e2e(int argc, char** argv) {
   Args args(argc, argv, 2,
             {"-m", "--synthetic", "--seed", "-k", "-p", "-n", "-b", "-t", "-r", "-o", "--out", "--output-type",
              "--external-llama-bench"},
-            {"--help"});
+            {"--help", "--roofline"});
   if (args.has("--help")) {
     std::cout << R"(usage: tritbench e2e (-m FILE | --synthetic PRESET) [-k KERNELS] [-p N] [-n N] [-b N]
                      [-t THREADS] [-r REPS] [--output-type auto|f16|f32|q8_0] [-o md|csv|json|jsonl] [--out FILE]
@@ -59,6 +60,9 @@ Weights are packed once per kernel (time reported); the output matrix type is al
   -t THREADS         thread counts (default: 1,2)
   -r REPS            repetitions (default 5)
   --output-type T    output matrix: auto (as stored: F16 for 2B-4T), f16, f32, q8_0
+  --roofline         measure this machine's roofline first if it has none saved (about 40 s; otherwise
+                     the saved one from `tritbench sysinfo --roofline` is used when present): each row
+                     then shows its fraction of it (tg: read bandwidth / bytes per token; pp: int8 peak)
   --external-llama-bench PATH
                      also run this llama-bench binary (e.g. bitnet.cpp's build) on the same -m FILE
                      with matching -p -n -b -t -r (-ngl 0 -o json) and report both with ratios
@@ -97,15 +101,33 @@ examples:
                            *std::max_element(opts.gens.begin(), opts.gens.end()) + 1;
   if (ctx > 1 << 16) throw UsageError("-p + -n: " + std::to_string(ctx) + " positions exceed the 65536 supported");
 
+  // The roofline: saved by `sysinfo --roofline` (or measured now with --roofline).
+  std::optional<roofline::Roofline> roof;
+  {
+    const std::string dir = roofline::results_dir(TRITBENCH_SOURCE_DIR "/results");
+    const roofline::Machine m = roofline::this_machine();
+    if (args.has("--roofline")) {
+      roof = roofline::load_or_measure(dir, false, {}, &std::cerr);
+    } else {
+      roof = roofline::load(roofline::file_path(dir, m), m);
+      if (!roof)
+        std::cerr << "  (no roofline saved for this machine: `tritbench sysinfo --roofline` or --roofline measures it, "
+                     "and rows then show their fraction of it)\n";
+    }
+    if (roof) opts.roofline = &*roof;
+  }
   const nlohmann::json env = environment_json();
   auto rows = e2e::run(*src, opts, [](const std::string& s, bool) { std::cerr << "  " << s << "\n"; });
-  Table table({"model", "size", "params", "output", "kernel", "threads", "test", "t/s"});
+  Table table({"model", "size", "params", "output", "kernel", "threads", "test", "t/s", "% roof"});
   for (auto& r : rows) {
     const std::int64_t p = r["n_prompt"], b = r["batch"];
     const std::string label = r["test"].get<std::string>() + (p > 0 && b < p ? " (b" + std::to_string(b) + ")" : "");
     table.add({cfg.name, human_bytes(r["size_bytes"].get<double>()), human_count(r["params"].get<double>()),
                r["output_type"], r["kernel_ran"], std::to_string(r["threads"].get<int>()), label,
-               fmt(r["mean_tps"].get<double>(), 2) + " ± " + fmt(r["stddev_tps"].get<double>(), 2)});
+               fmt(r["mean_tps"].get<double>(), 2) + " ± " + fmt(r["stddev_tps"].get<double>(), 2),
+               r["roofline_fraction"].is_null()
+                   ? "-"
+                   : fmt(100.0 * r["roofline_fraction"].get<double>(), 0) + " " + r["roofline_bound"].get<std::string>()});
     r["environment"] = env;
   }
   if (args.has("--external-llama-bench")) {

@@ -75,11 +75,15 @@ std::string summary_markdown(const nlohmann::json& r) {
   }
   if (!r["e2e"].empty()) {
     md += "## End to end\n\n";
-    Table t({"model", "output", "kernel", "threads", "test", "batch", "t/s"});
-    for (const auto& e : r["e2e"])
+    Table t({"model", "output", "kernel", "threads", "test", "batch", "t/s", "% roof"});
+    for (const auto& e : r["e2e"]) {
+      const bool roof = e.contains("roofline_fraction") && !e["roofline_fraction"].is_null();
       t.add({e["model"], e["output_type"], e["kernel_ran"], std::to_string(e["threads"].get<int>()), e["test"],
              std::to_string(e["batch"].get<std::int64_t>()),
-             fmt(e["mean_tps"].get<double>(), 2) + " ± " + fmt(e["stddev_tps"].get<double>(), 2)});
+             fmt(e["mean_tps"].get<double>(), 2) + " ± " + fmt(e["stddev_tps"].get<double>(), 2),
+             roof ? fmt(100.0 * e["roofline_fraction"].get<double>(), 0) + " " + e["roofline_bound"].get<std::string>()
+                  : "-"});
+    }
     md += t.markdown() + "\n";
   }
   return md;
@@ -100,7 +104,8 @@ current item and keeps everything that finished (the file says "interrupted": tr
   --results-dir DIR   where results/NAME/ folders go (default: results)
   --out FILE          write the JSON exactly here instead
   --dry-run           parse and validate the experiment, print the plan, run nothing
-  --no-roofline       do not measure (or load) this machine's roofline for the sweeps' % column
+  --no-roofline       do not measure (or load) this machine's roofline for the sweeps' and e2e rows'
+                      % of the ceiling
 
 examples:
   tritbench run experiments/quickstart.json
@@ -122,7 +127,7 @@ examples:
   // As for `tritbench kernels`: tuning data (results/tuning/<machine>.json) decides tiles, and the
   // machine's roofline (measured once, cached) gives every sweep row its % of the ceiling.
   sweep::MachineOptions mo;
-  mo.roofline = !ex.sweeps.empty() && !args.has("--dry-run") && !args.has("--no-roofline");
+  mo.roofline = (!ex.sweeps.empty() || !ex.e2e.empty()) && !args.has("--dry-run") && !args.has("--no-roofline");
   const sweep::MachineData machine = sweep::load_machine_data(TRITBENCH_SOURCE_DIR "/results", mo, std::cerr);
   std::vector<SweepPlan> sweeps;
   std::int64_t units = (ex.check_kernels ? 1 : 0) + (ex.check_e2e ? 1 : 0);
@@ -172,6 +177,7 @@ examples:
             << " timed items (" << ex.sweeps.size() << " sweeps, " << ex.e2e.size() << " e2e runs)\n";
   if (args.has("--dry-run")) return 0;
   for (auto& p : sweeps) p.opts.roofline = machine.roofline ? &*machine.roofline : nullptr;
+  for (auto& p : e2es) p.opts.roofline = machine.roofline ? &*machine.roofline : nullptr;
 
   const std::string commit = build_info().git_commit;
   std::string out = args.get("--out");

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <numeric>
 #include <stdexcept>
@@ -38,6 +39,17 @@ std::unique_ptr<models::WeightSource> open_model(const std::string& spec, std::u
   return std::make_unique<models::GgufSource>(spec);
 }
 
+namespace {
+// VmRSS of this process in bytes (0 where /proc is missing).
+std::int64_t resident_bytes() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+  return 0;
+}
+}  // namespace
+
 std::int64_t model_bytes(const models::ModelConfig& c) {
   const std::int64_t tensors = 7 * c.layers;
   const std::int64_t norms = c.layers * (2 * c.hidden + c.q_dim() + c.ffn) + c.hidden;
@@ -70,7 +82,12 @@ std::vector<nlohmann::json> run(const models::WeightSource& src, const Options& 
     if (stop && *stop) break;
     say("packing " + cfg.name + " for " + std::string(k->name));
     models::Transformer tf(src, *k, *pools[opts.threads[0]], {ctx, opts.output});
-    say("packed in " + fmt(tf.pack_seconds(), 2) + " s; output matrix " + models::dtype_name(tf.output().type()));
+    const std::int64_t rss = resident_bytes();
+    say("packed in " + fmt(tf.pack_seconds(), 2) + " s; output matrix " + models::dtype_name(tf.output().type()) +
+        "; resident " + fmt(static_cast<double>(rss) / (1 << 20), 0) + " MiB (packed " +
+        fmt(static_cast<double>(tf.packed_bytes()) / (1 << 20), 0) + " + output " +
+        fmt(static_cast<double>(tf.output().bytes()) / (1 << 20), 0) + " + KV " +
+        fmt(static_cast<double>(tf.kv_bytes()) / (1 << 20), 0) + " MiB)");
     for (auto th : opts.threads) {
       tf.set_pool(*pools[th]);
       struct Test {
@@ -110,6 +127,24 @@ std::vector<nlohmann::json> run(const models::WeightSource& src, const Options& 
         for (double x : tps) var += (x - mean) * (x - mean);
         const double sd = tps.size() > 1 ? std::sqrt(var / static_cast<double>(tps.size() - 1)) : 0.0;
         const std::int64_t batch = test.p > 0 ? (test.batch > 0 ? std::min(test.batch, test.p) : test.p) : 1;
+        // Per token: generation reads every packed weight, the output matrix and the KV cache
+        // written so far (positions 1..n, mean (n+1)/2); prompt processing computes 2 ops per
+        // ternary weight (the output matrix runs once per prompt, left out).
+        const double kv_read = static_cast<double>(cfg.layers * cfg.kv_dim() * 2 * 4) * (test.n + 1) / 2.0;
+        const double bytes_per_token =
+            static_cast<double>(tf.packed_bytes() + tf.output().bytes()) + (test.p > 0 ? 0.0 : kv_read);
+        const double ops_per_token = 2.0 * static_cast<double>(cfg.ternary_params());
+        nlohmann::json roof = nullptr, frac = nullptr, bound = nullptr;
+        if (opts.roofline) {
+          const int t = static_cast<int>(th);
+          const double ceiling = test.p > 0 ? opts.roofline->int8_peak_gops(k->isa, t) * 1e9 / ops_per_token
+                                            : opts.roofline->read_gbps(t) * 1e9 / bytes_per_token;
+          if (ceiling > 0) {
+            roof = ceiling;
+            frac = mean / ceiling;
+            bound = test.p > 0 ? roofline::Roofline::peak_name(k->isa) : std::string("read");
+          }
+        }
         rows.push_back({{"kind", "e2e"},
                         {"model", cfg.name},
                         {"source", src.describe()},
@@ -132,9 +167,17 @@ std::vector<nlohmann::json> run(const models::WeightSource& src, const Options& 
                         {"stddev_tps", sd},
                         {"pack_seconds", tf.pack_seconds()},
                         {"packed_bytes", tf.packed_bytes()},
-                        {"kv_bytes", tf.kv_bytes()}});
+                        {"kv_bytes", tf.kv_bytes()},
+                        {"rss_bytes", rss},
+                        {"bytes_per_token", bytes_per_token},
+                        {"ops_per_token", ops_per_token},
+                        {"roofline_tps", roof},
+                        {"roofline_fraction", frac},
+                        {"roofline_bound", bound}});
         say(std::string(k->name) + " t=" + std::to_string(th) + " " + test.name +
-            (test.p > 0 ? " b" + std::to_string(batch) : "") + ": " + fmt(mean, 2) + " ± " + fmt(sd, 2) + " t/s",
+            (test.p > 0 ? " b" + std::to_string(batch) : "") + ": " + fmt(mean, 2) + " ± " + fmt(sd, 2) + " t/s" +
+            (frac.is_null() ? "" : " (" + fmt(100.0 * frac.get<double>(), 0) + "% of the " + bound.get<std::string>() +
+                                       " roofline, " + fmt(roof.get<double>(), 1) + " t/s)"),
             true);
       }
     }

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "harness/lib/roofline.h"
 #include "kernels/api.h"
 #include "models/output.h"
 #include "models/weights.h"
@@ -27,6 +28,10 @@ struct Options {
   std::vector<std::int64_t> threads = {1, 2};
   int repetitions = 5;
   models::OutputType output = models::OutputType::kAsStored;
+  // This machine's measured ceilings (harness/lib/roofline.h); when set, every row says how close
+  // it came: generation against read bandwidth / bytes per token, prompt processing against the
+  // int8 peak of the kernel's ISA / ops per token.
+  const roofline::Roofline* roofline = nullptr;
 };
 
 // Progress messages; `finished_test` is true for the line that reports a finished test.
@@ -34,7 +39,9 @@ using Progress = std::function<void(const std::string& message, bool finished_te
 
 // Runs every (kernel, threads, test) and returns one JSON row each: model, source, arch, size_bytes,
 // params, output type, kernel (requested and actually run), threads, test, n_prompt, n_gen, batch,
-// samples_tps, mean_tps, stddev_tps, pack_seconds, packed_bytes, kv_bytes. Stops between tests when
+// samples_tps, mean_tps, stddev_tps, pack_seconds, packed_bytes, kv_bytes, rss_bytes (resident set
+// after packing), bytes_per_token and ops_per_token (what one token reads / computes), and with a
+// roofline: roofline_tps, roofline_fraction, roofline_bound ("read" or the int8 peak name). Stops between tests when
 // *stop becomes true (rows finished so far are returned).
 std::vector<nlohmann::json> run(const models::WeightSource& src, const Options& opts, const Progress& progress,
                                 const std::atomic<bool>* stop = nullptr);
