@@ -10,6 +10,17 @@ namespace {
 // About 50-100 us of pause before blocking: covers the gap between a model's consecutive GEMMs
 // without burning a core for long when the machine is oversubscribed.
 constexpr int kSpinIterations = 1 << 13;
+// Past this many pauses a spinning thread also yields every kYieldEvery pauses: on an oversubscribed
+// machine (more runnable threads than cores) the thread it waits for may be queued behind it, and a
+// pure pause loop would burn the rest of its time slice first. On an idle machine sched_yield
+// returns at once, so short waits cost the same as before.
+constexpr int kSpinBeforeYield = 1 << 10;
+constexpr int kYieldEvery = 1 << 7;
+
+inline void backoff(int spin) {
+  _mm_pause();
+  if (spin >= kSpinBeforeYield && spin % kYieldEvery == 0) std::this_thread::yield();
+}
 }
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads) {
@@ -47,7 +58,7 @@ void ThreadPool::run_impl(Thunk thunk, void* ctx) {
   } catch (...) {
     if (!has_error_.exchange(true)) error_ = std::current_exception();
   }
-  while (pending_.load(std::memory_order_acquire) != 0) _mm_pause();
+  for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) backoff(spin);
   if (error_) std::rethrow_exception(error_);
 }
 
@@ -58,7 +69,7 @@ void ThreadPool::worker(int index) {
   for (;;) {
     std::uint64_t g = generation_.load(std::memory_order_acquire);
     for (int spin = 0; g == seen && spin < kSpinIterations; ++spin) {
-      _mm_pause();
+      backoff(spin);
       g = generation_.load(std::memory_order_acquire);
     }
     if (g == seen) {
