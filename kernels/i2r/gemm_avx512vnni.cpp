@@ -6,7 +6,8 @@
 // end by exact arithmetic shifts (every product of plane s is a multiple of 4^s). One ALU op per
 // vpdpbusd is the least any 2-bit format needs, and ANDs issue on pipes vpdpbusd does not use, so
 // the loop runs at the vpdpbusd peak (2 per cycle on Zen 5) while the data is in cache. Four row
-// groups share each broadcast: 16 accumulators.
+// groups (a quad, stored tile-interleaved: one sequential stream) share each broadcast: 16
+// accumulators. Rows are padded to whole quads, so there is no narrower tail loop.
 //
 // Batches: the rows are cut into blocks that fit in L2 and every token runs the same GEMV over a
 // block before the next block, so the weights come from DRAM once per call and from L2 for each
@@ -45,6 +46,7 @@ alignas(64) constexpr std::uint8_t kPlaneMasks[4][64] = {
 // Writes 16 rows' results starting at row m, only those below m1.
 inline void store_rows(std::int32_t* c, std::int64_t m, std::int64_t m1, __m512i v) {
   const std::int64_t valid = m1 - m;
+  if (valid <= 0) return;
   const __mmask16 k = valid >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << valid) - 1);
   _mm512_mask_storeu_epi32(c + m, k, v);
 }
@@ -57,12 +59,10 @@ inline __m512i combine_planes(const __m512i p[4], std::int32_t qsum) {
   return _mm512_sub_epi32(s, _mm512_set1_epi32(qsum));
 }
 
-// GEMV of 4 row groups (64 rows) starting at group pointer w; plane sums into out[group][plane].
+// GEMV of one quad (4 row groups, 64 rows) at w; plane sums into out[group][plane].
 void gemv4(const std::uint8_t* w, std::int64_t Kp, const std::int8_t* q, std::int32_t* out) {
   std::int64_t tiles = Kp / kCols;
-  const std::int64_t gs = Kp * 4;
   const std::uint8_t* w0 = w;
-  const std::uint8_t* w2 = w + 2 * gs;
 #define TB_GROUP(addr, a0, a1, a2, a3)                                      \
   "vmovdqa64 " addr ", %%zmm24\n\t"                                         \
   "vpandd %%zmm16, %%zmm24, %%zmm25\n\t"                                    \
@@ -86,68 +86,49 @@ void gemv4(const std::uint8_t* w, std::int64_t Kp, const std::int8_t* q, std::in
       "vpbroadcastd 8(%[q]), %%zmm22\n\t"
       "vpbroadcastd 12(%[q]), %%zmm23\n\t"
       TB_GROUP("(%[w0])", 0, 1, 2, 3)
-      TB_GROUP("(%[w0],%[gs],1)", 4, 5, 6, 7)
-      TB_GROUP("(%[w2])", 8, 9, 10, 11)
-      TB_GROUP("(%[w2],%[gs],1)", 12, 13, 14, 15)
-      "add $64, %[w0]\n\t"
-      "add $64, %[w2]\n\t"
+      TB_GROUP("64(%[w0])", 4, 5, 6, 7)
+      TB_GROUP("128(%[w0])", 8, 9, 10, 11)
+      TB_GROUP("192(%[w0])", 12, 13, 14, 15)
+      "add $256, %[w0]\n\t"
       "add $16, %[q]\n\t"
       "dec %[n]\n\t"
       "jnz 1b\n\t"
       TB_STORE(0) TB_STORE(1) TB_STORE(2) TB_STORE(3) TB_STORE(4) TB_STORE(5) TB_STORE(6)
       TB_STORE(7) TB_STORE(8) TB_STORE(9) TB_STORE(10) TB_STORE(11) TB_STORE(12) TB_STORE(13)
       TB_STORE(14) TB_STORE(15)
-      : [w0] "+r"(w0), [w2] "+r"(w2), [q] "+r"(q), [n] "+r"(tiles)
-      : [gs] "r"(gs), [m] "r"(kPlaneMasks), [out] "r"(out)
+      : [w0] "+r"(w0), [q] "+r"(q), [n] "+r"(tiles)
+      : [m] "r"(kPlaneMasks), [out] "r"(out)
       : "memory", "cc", TB_CLOBBER_16, "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21",
         "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28");
 #undef TB_GROUP
 }
 
-// GEMV of one row group (the tail of a row range).
-void gemv1(const std::uint8_t* w, std::int64_t Kp, const std::int8_t* q, __m512i p[4]) {
-  const __m512i* mask = reinterpret_cast<const __m512i*>(kPlaneMasks);
-  for (int s = 0; s < 4; ++s) p[s] = _mm512_setzero_si512();
-  for (std::int64_t t = 0; t < Kp / kCols; ++t) {
-    const __m512i x = _mm512_load_si512(w + t * kTileBytes);
-    const std::int32_t* qd = reinterpret_cast<const std::int32_t*>(q + t * kCols);
-    for (int s = 0; s < 4; ++s)
-      p[s] = _mm512_dpbusd_epi32(p[s], _mm512_and_si512(x, _mm512_load_si512(mask + s)),
-                                 _mm512_set1_epi32(qd[s]));
-  }
-}
-
-// GEMV for token n over row groups [g0, g1), results for rows < m1.
-void gemv_token(const GemmArgs& a, std::int64_t n, std::int64_t g0, std::int64_t g1) {
+// GEMV for token n over quads [u0, u1), results for rows < m1.
+void gemv_token(const GemmArgs& a, std::int64_t n, std::int64_t u0, std::int64_t u1) {
   const std::int8_t* q = a.q + n * a.ldq;
   std::int32_t* c = a.c + n * a.ldc;
   alignas(64) std::int32_t out[4 * 4 * 16];
-  std::int64_t g = g0;
-  for (; g + 4 <= g1; g += 4) {
-    gemv4(a.w + g * a.Kp * 4, a.Kp, q, out);
+  for (std::int64_t u = u0; u < u1; ++u) {
+    gemv4(a.w + u * a.Kp * 16, a.Kp, q, out);
     for (int i = 0; i < 4; ++i) {
       __m512i p[4];
       for (int s = 0; s < 4; ++s) p[s] = _mm512_load_si512(out + (4 * i + s) * 16);
-      store_rows(c, (g + i) * kRows, a.m1, combine_planes(p, a.qsum[n]));
+      store_rows(c, u * kQuadRows + i * kRows, a.m1, combine_planes(p, a.qsum[n]));
     }
-  }
-  for (; g < g1; ++g) {
-    __m512i p[4];
-    gemv1(a.w + g * a.Kp * 4, a.Kp, q, p);
-    store_rows(c, g * kRows, a.m1, combine_planes(p, a.qsum[n]));
   }
 }
 
 }  // namespace
 
 void gemm_avx512vnni(const GemmArgs& a) {
-  const std::int64_t g0 = a.m0 / kRows, g1 = (a.m1 + kRows - 1) / kRows;
-  // Row groups per block: about kBlockBytes of weights, a multiple of 4 (one gemv4 call).
-  std::int64_t per_block = kBlockBytes / (a.Kp * 4) / 4 * 4;
-  if (per_block < 4) per_block = 4;
-  for (std::int64_t gb = g0; gb < g1; gb += per_block) {
-    const std::int64_t ge = gb + per_block < g1 ? gb + per_block : g1;
-    for (std::int64_t n = 0; n < a.N; ++n) gemv_token(a, n, gb, ge);
+  // m0 is a multiple of 64 (the registry row's row_multiple); the last quad may be partly padding.
+  const std::int64_t u0 = a.m0 / kQuadRows, u1 = (a.m1 + kQuadRows - 1) / kQuadRows;
+  // Quads per block: about kBlockBytes of weights.
+  std::int64_t per_block = kBlockBytes / (a.Kp * 16);
+  if (per_block < 1) per_block = 1;
+  for (std::int64_t ub = u0; ub < u1; ub += per_block) {
+    const std::int64_t ue = ub + per_block < u1 ? ub + per_block : u1;
+    for (std::int64_t n = 0; n < a.N; ++n) gemv_token(a, n, ub, ue);
   }
 }
 

@@ -22,9 +22,9 @@ void pack(const TernaryMatrix& w, const TileConfig&, PackedWeights& out) {
                                 " (the int32 bound of the masked-plane GEMV accumulators)");
   out.M = w.M;
   out.K = w.K;
-  out.Mp = round_up(w.M, kRows);
+  out.Mp = round_up(w.M, kQuadRows);
   out.Kp = round_up(w.K, kCols);
-  out.ld = out.Kp * 4;  // bytes per row group
+  out.ld = out.Kp * 16;  // bytes per quad of row groups
   out.scale = w.scale;
   out.data.resize(static_cast<std::size_t>(out.Mp * out.Kp / 4));
   std::uint8_t* d = out.data.data();
