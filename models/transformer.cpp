@@ -1,6 +1,9 @@
 #include "models/transformer.h"
 
+#include <malloc.h>
+
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -59,6 +62,11 @@ Transformer::Transformer(const WeightSource& src, const KernelInfo& kernel, Thre
     L.v_cache.assign(static_cast<std::size_t>(ctx_ * c.kv_dim()), 0.0f);
   }
   pack_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+#ifdef __GLIBC__
+  // The decoded matrices (a byte per weight, up to tens of MB each) were freed, but glibc keeps
+  // freed heap memory mapped; give it back so the resident set is the model, not its unpacking.
+  malloc_trim(0);
+#endif
   embd_ = src.dense("token_embd.weight");
   if (embd_.rows != c.vocab || embd_.cols != c.hidden)
     throw std::invalid_argument(src.describe() + ": token_embd.weight is " + std::to_string(embd_.rows) + "x" +

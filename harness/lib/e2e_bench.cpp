@@ -40,12 +40,12 @@ std::unique_ptr<models::WeightSource> open_model(const std::string& spec, std::u
 }
 
 namespace {
-// VmRSS of this process in bytes (0 where /proc is missing).
-std::int64_t resident_bytes() {
+// A "Key:  N kB" line of /proc/self/status in bytes (0 where /proc or the key is missing).
+std::int64_t status_bytes(const std::string& key) {
   std::ifstream f("/proc/self/status");
   std::string line;
   while (std::getline(f, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+    if (line.rfind(key + ":", 0) == 0) return std::stoll(line.substr(key.size() + 1)) * 1024;
   return 0;
 }
 }  // namespace
@@ -82,9 +82,10 @@ std::vector<nlohmann::json> run(const models::WeightSource& src, const Options& 
     if (stop && *stop) break;
     say("packing " + cfg.name + " for " + std::string(k->name));
     models::Transformer tf(src, *k, *pools[opts.threads[0]], {ctx, opts.output});
-    const std::int64_t rss = resident_bytes();
+    const std::int64_t rss = status_bytes("VmRSS"), rss_file = status_bytes("RssFile");
     say("packed in " + fmt(tf.pack_seconds(), 2) + " s; output matrix " + models::dtype_name(tf.output().type()) +
-        "; resident " + fmt(static_cast<double>(rss) / (1 << 20), 0) + " MiB (packed " +
+        "; resident " + fmt(static_cast<double>(rss) / (1 << 20), 0) + " MiB, of it " +
+        fmt(static_cast<double>(rss_file) / (1 << 20), 0) + " MiB of files (packed " +
         fmt(static_cast<double>(tf.packed_bytes()) / (1 << 20), 0) + " + output " +
         fmt(static_cast<double>(tf.output().bytes()) / (1 << 20), 0) + " + KV " +
         fmt(static_cast<double>(tf.kv_bytes()) / (1 << 20), 0) + " MiB)");
