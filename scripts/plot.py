@@ -550,7 +550,7 @@ def main():
         e2e = [r for r in e2e if r.get("kind") == "e2e_external" or keep(r["kernel"]) or keep(kernel_name(r))]
         if not sweeps and not [r for r in e2e if r.get("kind") != "e2e_external"]:
             fail("%s: --kernels %s matches no row" % (a.json, a.kernels))
-    out_dir = a.out or os.path.dirname(os.path.abspath(a.json))
+    out_dir = a.out or os.path.dirname(a.json) or "."
     os.makedirs(out_dir, exist_ok=True)
     base = os.path.splitext(os.path.basename(a.json))[0]
     png = lambda kind: os.path.join(out_dir, "%s-%s.png" % (base, kind))  # noqa: E731
