@@ -34,6 +34,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.lines  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
 # The `isa` of a sweep row -> the name of its int8 peak in the roofline ("int8_peak_gops").
@@ -211,6 +212,27 @@ def colors(names):
     return {n: cmap(i % cmap.N) for i, n in enumerate(names)}
 
 
+def plain_number(v, _pos=None):
+    if v <= 0:
+        return ""
+    if v >= 1e6:
+        return human_count(v)
+    return "%g" % v
+
+
+def log_ticks(axis, fmt=plain_number):
+    """Plain numbers (30, 200, 1.5M) instead of 3x10^1 on a log axis; over less than ~1.5
+    decades, where few powers of ten are visible, the 2..9 multiples are labelled as well."""
+    axis.set_major_formatter(matplotlib.ticker.FuncFormatter(fmt))
+    ax = axis.axes
+    lo, hi = ax.get_xlim() if axis is ax.xaxis else ax.get_ylim()  # (brings autoscaling up to date)
+    if lo > 0 and math.log10(hi / lo) < 1.5:
+        axis.set_minor_formatter(matplotlib.ticker.FuncFormatter(fmt))
+        axis.set_tick_params(which="minor", labelsize=7)
+    else:
+        axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+
+
 def finish(fig, caption, out, rect_bottom=0.03):
     fig.text(0.01, 0.006, caption, ha="left", va="bottom", fontsize=7, color="0.3")
     fig.tight_layout(rect=(0, rect_bottom, 1, 1))
@@ -267,6 +289,7 @@ def plot_time(data, rows, out):
         ax.grid(axis="y", which="major", alpha=0.35)
         ax.grid(axis="y", which="minor", alpha=0.12)
         ax.set_xlim(-0.5, len(shapes) - 0.5)
+        log_ticks(ax.yaxis)
     axes[-1][0].set_xlabel("weight shape (M output rows x K inputs)", fontsize=9)
     handles, labels = axes[0][0].get_legend_handles_labels()
     axes[0][0].legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
@@ -279,9 +302,10 @@ def plot_roofline(data, rows, out):
     threads = sorted({r["threads"] for r in rows})
     kernels = sorted({kernel_name(r) for r in rows})
     col = colors(kernels)
-    fig, axes = plt.subplots(1, len(threads), squeeze=False, figsize=(7.0 * len(threads), 5.6))
+    fig, axes = plt.subplots(1, len(threads), squeeze=False, figsize=(6.6 * len(threads) + 2.6, 5.6))
     ai_all = [2.0 * r["M"] * r["K"] * r["batch"] / max(1, r["packed_bytes"]) for r in rows]
     lo, hi = min(ai_all) / 2, max(ai_all) * 2
+    kernel_handles = {}
     for ti, t in enumerate(threads):
         ax = axes[0][ti]
         c = ceilings.get(t) or (ceilings[max(ceilings)] if ceilings else None)
@@ -292,19 +316,15 @@ def plot_roofline(data, rows, out):
             ax.plot(xs, [bw * x for x in xs], color="black", lw=1.5,
                     label="DRAM read %.1f GB/s x intensity" % bw)
             used = sorted({ISA_PEAK.get(r["isa"], "") for r in rows} - {""})
-            placed = []
+            # Ceilings are named in a legend of their own (close peaks made inline labels collide).
+            styles = iter([(0, (5, 2)), (0, (3, 1, 1, 1)), (0, (1, 1)), (0, (8, 2, 2, 2)), (0, (2, 2))])
             for name in sorted(used, key=lambda n: -c["int8_peak_gops"].get(n, 0)):
                 peak = c["int8_peak_gops"].get(name)
                 if not peak:
                     continue
                 ymax = max(ymax, peak)
-                ax.axhline(peak, color="0.35", ls="--", lw=1)
-                # Of two close ceilings, the higher is labelled above its line, the lower below.
-                below = bool(placed) and abs(math.log(placed[-1] / peak)) < 0.25
-                ax.text(hi / 1.15, peak * (0.96 if below else 1.04),
-                        "%s peak %.0f GOP/s" % (PEAK_LABEL.get(name, name), peak),
-                        ha="right", va="top" if below else "bottom", fontsize=7, color="0.25")
-                placed.append(peak)
+                ax.axhline(peak, color="0.3", ls=next(styles, "--"), lw=1.1,
+                           label="%s peak %.0f GOP/s" % (PEAK_LABEL.get(name, name), peak))
         # Kernels sharing an intensity are spread a little sideways so their points stay visible.
         for ki, k in enumerate(kernels):
             jitter = 1.0 + 0.5 * (ki - (len(kernels) - 1) / 2) / max(1, len(kernels))
@@ -320,13 +340,23 @@ def plot_roofline(data, rows, out):
         ax.set_yscale("log")
         ax.set_ylim(max(1e-6, min(r["gops"] for r in rows) / 2), ymax * 2.5)
         ax.set_xlim(lo, hi)
+        log_ticks(ax.xaxis)
+        log_ticks(ax.yaxis)
         ax.set_xlabel("arithmetic intensity, ops per packed weight byte (log)\n(8 x batch for 2-bit weights)",
                       fontsize=9)
         ax.set_ylabel("achieved GOP/s, 2 ops per weight x token (log)", fontsize=9)
         ax.set_title("%d thread%s%s" % (t, "" if t == 1 else "s",
                                        "" if c else " (no roofline in the file)"), fontsize=10)
         ax.grid(which="both", alpha=0.25)
-        ax.legend(fontsize=7, loc="upper left")
+        handles, labels = ax.get_legend_handles_labels()
+        n_roof = sum(1 for lbl in labels if "GB/s" in lbl or "peak" in lbl)
+        if n_roof:
+            ax.add_artist(ax.legend(handles[:n_roof], labels[:n_roof], fontsize=7, loc="upper left",
+                                    title="this machine's ceilings", title_fontsize=7, framealpha=0.9))
+        for h, lbl in zip(handles[n_roof:], labels[n_roof:]):
+            kernel_handles.setdefault(lbl, h)
+    axes[0][-1].legend(list(kernel_handles.values()), list(kernel_handles.keys()), fontsize=8, loc="upper left",
+                       bbox_to_anchor=(1.02, 1.0), title="kernel (as run)", title_fontsize=8)
     finish(fig, data.caption() + " | filled: cold weights (memory roof applies), open: hot", out)
 
 
@@ -410,6 +440,7 @@ def plot_threads(data, rows, out):
         ys = [r["mean_tps"] for r in prow if r["mean_tps"] > 0]
         if ys and max(ys) / min(ys) > 30:
             ax.set_yscale("log")
+            log_ticks(ax.yaxis)
             ax.set_ylabel("tokens/s (mean of repetitions, log scale)", fontsize=9)
         else:
             ax.set_ylim(bottom=0)
@@ -497,6 +528,8 @@ def plot_sizes(data, rows, out):
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlim(xs_all[0] / 1.6, xs_all[-1] * 1.6)
+        log_ticks(ax.xaxis, lambda v, _p=None: human_count(v) if v > 0 else "")
+        log_ticks(ax.yaxis)
         ax.set_xlabel("model parameters (log scale)", fontsize=9)
         ax.set_ylabel("tokens/s (mean of repetitions, log scale)", fontsize=9)
         ax.grid(which="major", alpha=0.35)
