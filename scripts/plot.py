@@ -222,15 +222,16 @@ def plain_number(v, _pos=None):
 
 def log_ticks(axis, fmt=plain_number):
     """Plain numbers (30, 200, 1.5M) instead of 3x10^1 on a log axis; over less than ~1.5
-    decades, where few powers of ten are visible, the 2..9 multiples are labelled as well."""
+    decades, where few powers of ten are visible, the 2..9 multiples are labelled as well
+    (decided when drawn, once the limits are final)."""
     axis.set_major_formatter(matplotlib.ticker.FuncFormatter(fmt))
-    ax = axis.axes
-    lo, hi = ax.get_xlim() if axis is ax.xaxis else ax.get_ylim()  # (brings autoscaling up to date)
-    if lo > 0 and math.log10(hi / lo) < 1.5:
-        axis.set_minor_formatter(matplotlib.ticker.FuncFormatter(fmt))
-        axis.set_tick_params(which="minor", labelsize=7)
-    else:
-        axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+
+    def minor(v, pos=None):
+        lo, hi = axis.get_view_interval()
+        return fmt(v, pos) if lo > 0 and math.log10(hi / lo) < 1.5 else ""
+
+    axis.set_minor_formatter(matplotlib.ticker.FuncFormatter(minor))
+    axis.set_tick_params(which="minor", labelsize=7)
 
 
 def finish(fig, caption, out, rect_bottom=0.03):
@@ -400,11 +401,15 @@ def tests_of(rows):
 def plot_threads(data, rows, out):
     phases = sorted({phase_of(r) for r in rows})
     multi_model = varying(rows, lambda r: (r.get("model"), r.get("output_type")))
-    # The test (pp128, tg32, ...) joins the label only where one panel holds several.
-    multi_test = any(varying([r for r in rows if phase_of(r) == ph], lambda r: r["test"]) for ph in phases)
+    # The test (pp128, tg32, ...) joins the label only where one line would otherwise hold several
+    # (the same model and kernel run with two prompt lengths); across models it may differ freely.
+    groups = {}
+    for r in rows:
+        groups.setdefault((r.get("model"), r.get("output_type"), e2e_series_label(r), phase_of(r)), set()).add(r["test"])
+    multi_test = any(len(tests) > 1 for tests in groups.values())
 
     def series_key(r):
-        return (r.get("model", "?"), r.get("output_type", ""), e2e_series_label(r), r["test"])
+        return (r.get("model", "?"), r.get("output_type", ""), e2e_series_label(r), r["test"] if multi_test else "")
 
     def series_label(key):
         model, otype, kernel, test = key
@@ -417,26 +422,31 @@ def plot_threads(data, rows, out):
         return ", ".join(parts)
 
     kernels = sorted({e2e_series_label(r) for r in rows})
-    col = colors(kernels)
-    models = sorted({r.get("model", "?") for r in rows})
+    # Models sorted by size; colour tells apart whichever varies more (e2e-sizes: one kernel,
+    # many models), marker and line style the other.
+    models = sorted({r.get("model", "?") for r in rows},
+                    key=lambda m: min(r.get("params", 0) for r in rows if r.get("model", "?") == m))
+    by_model = len(models) > len(kernels)
+    col = colors(models if by_model else kernels)
     threads = sorted({r["threads"] for r in rows})
     fig, axes = plt.subplots(1, len(phases), squeeze=False, figsize=(5.2 * len(phases) + 2.8, 4.6))
     any_roof = False
     for pi, (pkey, title) in enumerate(phases):
         ax = axes[0][pi]
         prow = [r for r in rows if phase_of(r)[0] == pkey]
-        keys = sorted({series_key(r) for r in prow})
+        keys = sorted({series_key(r) for r in prow}, key=lambda k: (models.index(k[0]), k[1:]))
         for key in keys:
             pts = sorted((r for r in prow if series_key(r) == key), key=lambda r: r["threads"])
-            mi = models.index(key[0])
+            other = kernels.index(key[2]) if by_model else models.index(key[0])
+            colour = col[key[0]] if by_model else col[key[2]]
             ax.errorbar([r["threads"] for r in pts], [r["mean_tps"] for r in pts],
-                        yerr=whiskers(pts), color=col[key[2]],
-                        marker=MARKERS[mi % len(MARKERS)], ls=LINESTYLES[mi % len(LINESTYLES)], lw=1.3, ms=5,
+                        yerr=whiskers(pts), color=colour,
+                        marker=MARKERS[other % len(MARKERS)], ls=LINESTYLES[other % len(LINESTYLES)], lw=1.3, ms=5,
                         capsize=3, label=series_label(key))
             roof = [(r["threads"], r["roofline_tps"]) for r in pts if is_type(r.get("roofline_tps"), NUMBER)]
             if roof:
                 any_roof = True
-                ax.plot([x for x, _ in roof], [y for _, y in roof], color=col[key[2]], **ROOF_STYLE)
+                ax.plot([x for x, _ in roof], [y for _, y in roof], color=colour, **ROOF_STYLE)
         ys = [r["mean_tps"] for r in prow if r["mean_tps"] > 0]
         if ys and max(ys) / min(ys) > 30:
             ax.set_yscale("log")
@@ -547,7 +557,7 @@ def plot_sizes(data, rows, out):
             labels.append("%s\n%s" % (name, human_bytes(size)) + ("\n\n" if close and i % 2 else ""))
             prev = x
         top.set_xticklabels(labels, fontsize=7)
-        top.minorticks_off()
+        top.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())  # (minorticks_off would reach the shared y)
         top.tick_params(axis="x", length=3)
         top.set_title("%s (%s)" % (title, tests_of(prow)), fontsize=10)
     seen = {}
