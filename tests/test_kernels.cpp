@@ -98,6 +98,45 @@ TEST_P(KernelTest, ResultsIndependentOfThreadCount) {
   }
 }
 
+// Several weights on the same activations in one dispatch (the model's q/k/v and gate/up) give
+// the bits of one gemm_f32 per weight, for matrices whose row counts are not multiples of the
+// row's row_multiple and at thread counts that cut inside them.
+TEST_P(KernelTest, MultiGemmEqualsOneGemmPerWeight) {
+  const KernelInfo& k = kernel();
+  if (!runnable(k)) GTEST_SKIP() << k.name << ": " << why_not_runnable(k.isa);
+  for (std::int64_t N : {1, 5}) {
+    std::vector<check::CaseData> d(3);
+    const std::int64_t Ms[] = {301, 37, 130};
+    for (int i = 0; i < 3; ++i)
+      check::make_data({Ms[i], 700, N, check::WeightData::kRandom, check::ActData::kGaussian, 40u + i}, d[i]);
+    std::vector<PackedWeights> p;
+    for (int i = 0; i < 3; ++i) p.push_back(pack_weights(k, d[i].w));
+    const QuantizedBatch& a = d[0].a;  // one activation batch for all three
+    std::vector<std::vector<float>> ref(3);
+    {
+      ThreadPool one(1);
+      GemmWorkspace ws;
+      for (int i = 0; i < 3; ++i) {
+        prepare_activations(p[i], a, ws);
+        ref[i].resize(static_cast<std::size_t>(N * Ms[i]));
+        gemm_f32(p[i], ws, ref[i].data(), Ms[i], &one);
+      }
+    }
+    for (int t : {1, 2, 3}) {
+      ThreadPool pool(t);
+      GemmWorkspace ws;
+      std::vector<std::vector<float>> y(3);
+      for (int i = 0; i < 3; ++i) y[i].assign(static_cast<std::size_t>(N * Ms[i]), -1.0f);
+      const PackedWeights* w[] = {&p[0], &p[1], &p[2]};
+      float* out[] = {y[0].data(), y[1].data(), y[2].data()};
+      gemm_f32_multi(w, a, ws, out, &pool);
+      for (int i = 0; i < 3; ++i)
+        ASSERT_EQ(0, std::memcmp(ref[i].data(), y[i].data(), y[i].size() * sizeof(float)))
+            << k.name << " N=" << N << " threads=" << t << " matrix " << i;
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Registry, KernelTest, ::testing::ValuesIn(row_names()),
                          [](const auto& param_info) { return param_info.param; });
 
