@@ -254,4 +254,16 @@ const std::vector<Target>& targets() {
   return t;
 }
 
+void write_seeds(const std::string& name, const std::string& dir) {
+  for (const Target& t : targets()) {
+    if (name != t.name) continue;
+    std::filesystem::create_directories(dir);
+    const auto seeds = t.seeds();
+    for (std::size_t i = 0; i < seeds.size(); ++i)
+      std::ofstream(std::filesystem::path(dir) / ("seed" + std::to_string(i)), std::ios::binary) << seeds[i];
+    return;
+  }
+  throw std::invalid_argument("unknown fuzz target '" + name + "'");
+}
+
 }  // namespace tritbench::fuzz
