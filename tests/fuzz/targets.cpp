@@ -222,7 +222,7 @@ std::vector<std::string> experiment_seeds() {
 }
 std::vector<std::string> text_seeds() {
   return {"Hello, world! It's 2026: 1234567 tokens.", "  \t\r\n  code(x) { return x * 2; }",
-          "日本語のテキストと عربي و हिन्दी 👩‍👩‍👧‍👦🏽", std::string("\xff\xfe\xc0\xaf\xed\xa0\x80 bad bytes", 19),
+          "日本語のテキストと عربي و हिन्दी 👩‍👩‍👧‍👦🏽", "\xff\xfe\xc0\xaf\xed\xa0\x80 bad bytes",
           "<|begin_of_text|>User: hi<|eot_id|>"};
 }
 std::vector<std::string> vocab_seeds() {
