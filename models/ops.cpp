@@ -22,7 +22,7 @@ void rmsnorm(const float* x, const float* w, std::int64_t n, float eps, float* y
 }
 
 Rope::Rope(std::int64_t head_dim, double theta, std::int64_t max_pos)
-    : d_(head_dim), max_pos_(max_pos), cos_(static_cast<std::size_t>(max_pos * head_dim / 2)),
+    : d_(head_dim), cos_(static_cast<std::size_t>(max_pos * head_dim / 2)),
       sin_(cos_.size()) {
   const std::int64_t half = d_ / 2;
   for (std::int64_t p = 0; p < max_pos; ++p)

@@ -22,7 +22,7 @@ class Rope {
   void apply(float* v, std::int64_t heads, std::int64_t pos) const;
 
  private:
-  std::int64_t d_, max_pos_;
+  std::int64_t d_;
   std::vector<float> cos_, sin_;  // [max_pos x d/2]
 };
 
