@@ -1183,6 +1183,46 @@ TEST(GenerateCli, SynthModelGivesTheRightTokensAndTheSameTextForTheSameSeed) {
       << g.err;
 }
 
+// Non-finite values in a dense matrix are not scanned at open (models/gguf_source.h); they follow
+// IEEE arithmetic (an infinite row normalizes to NaN) and the sampler refuses NaN logits by name:
+// a clear error and exit status 2, greedy or sampled, never a crash or garbage text.
+TEST(GenerateCli, NonFiniteEmbeddingGivesANamedErrorNotGarbage) {
+  TempDir tmp;
+  const std::string model = tmp.path("inf.gguf");
+  ASSERT_EQ(cli(tmp, "synth --preset tiny -q -o " + model).rc, 0);
+  std::uint64_t at = 0, count = 0;
+  DType type = DType::kF32;
+  {
+    const auto f = GgufFile::open(model);
+    const GgufTensorInfo* t = f->tensor("token_embd.weight");
+    ASSERT_NE(t, nullptr);
+    at = f->data_offset() + t->offset;
+    count = static_cast<std::uint64_t>(t->elements());
+    type = t->type;
+  }
+  std::vector<std::uint8_t> inf;  // one element of +infinity in the tensor's type
+  if (type == DType::kF32) {
+    inf = {0x00, 0x00, 0x80, 0x7f};
+  } else if (type == DType::kF16) {
+    inf = {0x00, 0x7c};
+  } else if (type == DType::kBF16) {
+    inf = {0x80, 0x7f};
+  } else {
+    GTEST_SKIP() << "token_embd.weight of the tiny preset is not a float type";
+  }
+  {
+    std::fstream f(model, std::ios::binary | std::ios::in | std::ios::out);
+    f.seekp(static_cast<std::streamoff>(at));
+    for (std::uint64_t i = 0; i < count; ++i) f.write(reinterpret_cast<const char*>(inf.data()), static_cast<std::streamsize>(inf.size()));
+    ASSERT_TRUE(f.good());
+  }
+  for (const char* sampling : {"--temp 0", "--seed 3"}) {
+    const CliRun r = cli(tmp, "generate -m " + model + " -p 'hello' -n 4 --ignore-eos " + sampling);
+    EXPECT_EQ(r.rc, 2) << sampling << "\n" << r.err;
+    EXPECT_NE(r.err.find("is NaN (the model produced invalid numbers)"), std::string::npos) << r.err;
+  }
+}
+
 TEST(GenerateCli, ChatKeepsTheConversationAndBadInputIsRefused) {
   TempDir tmp;
   const std::string model = tmp.path("tiny.gguf");
