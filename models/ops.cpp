@@ -22,8 +22,7 @@ void rmsnorm(const float* x, const float* w, std::int64_t n, float eps, float* y
 }
 
 Rope::Rope(std::int64_t head_dim, double theta, std::int64_t max_pos)
-    : d_(head_dim), cos_(static_cast<std::size_t>(max_pos * head_dim / 2)),
-      sin_(cos_.size()) {
+    : d_(head_dim), cos_(static_cast<std::size_t>(max_pos * head_dim / 2)), sin_(cos_.size()) {
   const std::int64_t half = d_ / 2;
   for (std::int64_t p = 0; p < max_pos; ++p)
     for (std::int64_t i = 0; i < half; ++i) {
@@ -57,7 +56,8 @@ void attention(const float* q, const float* k_cache, const float* v_cache, std::
   // One slice per thread (scores for n queries x ctx keys), rounded up to 16 floats so that no two
   // threads write the same cache line.
   const std::size_t slice = (static_cast<std::size_t>(n * ctx) + 15) & ~std::size_t{15};
-  if (scratch.size() < slice * static_cast<std::size_t>(T)) scratch.resize(slice * static_cast<std::size_t>(T));
+  if (scratch.size() < slice * static_cast<std::size_t>(T))
+    scratch.resize(slice * static_cast<std::size_t>(T));
   float* const base = scratch.data();
   pool.run([&](int t) {
     float* const s = base + slice * static_cast<std::size_t>(t);

@@ -95,14 +95,17 @@ TEST(Cli, IsaCapSkipsRowsAndSaysSo) {
 // Determinism as the user sees it: `tritbench check --e2e` on 1 and 2 threads reports bit-identical
 // logits (and says so), and running the same command again gives the same digests and tokens.
 TEST(Cli, CheckSaysOneAndTwoThreadsAreBitIdenticalAndRepeats) {
-  const std::string cmd = "check --e2e --synthetic tiny --seed 7 -k i2s__scalar,naive__scalar -t 1,2 --steps 6 --prompt-length 4";
+  const std::string cmd =
+      "check --e2e --synthetic tiny --seed 7 -k i2s__scalar,naive__scalar -t 1,2 --steps 6 "
+      "--prompt-length 4";
   std::string text, j1, j2;
   ASSERT_EQ(run_cli(cmd, &text), 0) << text;
   EXPECT_NE(text.find("bit-identical"), std::string::npos) << text;
   EXPECT_NE(text.find("check --e2e passed"), std::string::npos) << text;
   ASSERT_EQ(run_cli(cmd + " --json", &j1), 0) << j1;
   ASSERT_EQ(run_cli(cmd + " --json", &j2), 0) << j2;
-  const auto a = nlohmann::json::parse(j1.substr(j1.find('{'))), b = nlohmann::json::parse(j2.substr(j2.find('{')));
+  const auto a = nlohmann::json::parse(j1.substr(j1.find('{'))),
+             b = nlohmann::json::parse(j2.substr(j2.find('{')));
   ASSERT_TRUE(a["pass"].get<bool>()) << j1;
   std::set<int> threads;
   std::set<std::string> digests;
@@ -112,7 +115,8 @@ TEST(Cli, CheckSaysOneAndTwoThreadsAreBitIdenticalAndRepeats) {
     threads.insert(r["threads"].get<int>());
     EXPECT_TRUE(r["exact"].get<bool>() && r["identical_to_baseline"].get<bool>()) << r.dump();
     digests.insert(r["logits_digest"].get<std::string>());
-    EXPECT_EQ(r["logits_digest"], b["runs"][i]["logits_digest"]) << "same command, different numbers";
+    EXPECT_EQ(r["logits_digest"], b["runs"][i]["logits_digest"])
+        << "same command, different numbers";
     EXPECT_EQ(r["tokens"], b["runs"][i]["tokens"]);
   }
   EXPECT_EQ(threads, (std::set<int>{1, 2}));

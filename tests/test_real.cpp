@@ -268,7 +268,8 @@ TEST(Safetensors, TruncationAtEveryByteAndSectionBoundary) {
   const std::size_t data_start = 8 + static_cast<std::size_t>(n);
   ASSERT_EQ(full.size(), data_start + 12 + 8 + 5);
   for (std::size_t cut = 0; cut < full.size(); ++cut) {
-    const std::vector<std::uint8_t> b(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(cut));
+    const std::vector<std::uint8_t> b(full.begin(),
+                                      full.begin() + static_cast<std::ptrdiff_t>(cut));
     SCOPED_TRACE("cut at byte " + std::to_string(cut) + " of " + std::to_string(full.size()));
     if (cut < 8) {
       expect_error<SafetensorsError>([&] { SafetensorsFile::parse(b, "t.safetensors"); },
@@ -279,12 +280,12 @@ TEST(Safetensors, TruncationAtEveryByteAndSectionBoundary) {
     } else {
       // The first tensor (a [0,12), b [12,20), c [20,25)) whose data the cut removes.
       const std::size_t d = cut - data_start;
-      const std::string named = d < 12 ? "tensor 'a': 'data_offsets' end 12"
+      const std::string named = d < 12   ? "tensor 'a': 'data_offsets' end 12"
                                 : d < 20 ? "tensor 'b': 'data_offsets' end 20"
                                          : "tensor 'c': 'data_offsets' end 25";
-      expect_error<SafetensorsError>([&] { SafetensorsFile::parse(b, "t.safetensors"); },
-                                     {"t.safetensors: " + named,
-                                      "past the data buffer of " + std::to_string(d) + " bytes"});
+      expect_error<SafetensorsError>(
+          [&] { SafetensorsFile::parse(b, "t.safetensors"); },
+          {"t.safetensors: " + named, "past the data buffer of " + std::to_string(d) + " bytes"});
     }
   }
 }
@@ -301,16 +302,23 @@ TEST(Safetensors, SizesThatOverflow64BitsAreRefused) {
     expect(b, {"big.safetensors: header: length field is " + std::to_string(n), "truncated"});
   }
   // 2^62 elements of F32 and F64: the byte size wraps to 0 (and would match empty data_offsets).
-  expect(raw_file(R"({"t":{"dtype":"F32","shape":[1099511627776,4194304],"data_offsets":[0,0]}})", 0),
-         {"big.safetensors: tensor 't': 'shape' [1099511627776,4194304] of F32", "overflows 64 bits"});
-  expect(raw_file(R"({"t":{"dtype":"F64","shape":[1099511627776,2097152,2],"data_offsets":[0,0]}})", 0),
+  expect(
+      raw_file(R"({"t":{"dtype":"F32","shape":[1099511627776,4194304],"data_offsets":[0,0]}})", 0),
+      {"big.safetensors: tensor 't': 'shape' [1099511627776,4194304] of F32", "overflows 64 bits"});
+  expect(raw_file(R"({"t":{"dtype":"F64","shape":[1099511627776,2097152,2],"data_offsets":[0,0]}})",
+                  0),
          {"tensor 't'", "overflows 64 bits"});
   // A dimension product beyond 2^64.
-  expect(raw_file(R"({"t":{"dtype":"U8","shape":[1099511627776,1099511627776],"data_offsets":[0,0]}})", 0),
-         {"tensor 't'", "too many elements"});
+  expect(
+      raw_file(R"({"t":{"dtype":"U8","shape":[1099511627776,1099511627776],"data_offsets":[0,0]}})",
+               0),
+      {"tensor 't'", "too many elements"});
   // Offsets at 2^64 - 1, and beyond (a JSON number no uint64 holds).
-  expect(raw_file(R"({"t":{"dtype":"U8","shape":[1],"data_offsets":[18446744073709551614,18446744073709551615]}})", 8),
-         {"tensor 't': 'data_offsets' end 18446744073709551615 is past the data buffer of 8 bytes"});
+  expect(
+      raw_file(
+          R"({"t":{"dtype":"U8","shape":[1],"data_offsets":[18446744073709551614,18446744073709551615]}})",
+          8),
+      {"tensor 't': 'data_offsets' end 18446744073709551615 is past the data buffer of 8 bytes"});
   expect(raw_file(R"({"t":{"dtype":"U8","shape":[1],"data_offsets":[0,18446744073709551616]}})", 8),
          {"tensor 't': 'data_offsets' must be [begin, end]"});
   expect(raw_file(R"({"t":{"dtype":"U8","shape":[18446744073709551615],"data_offsets":[0,1]}})", 8),
@@ -1213,13 +1221,15 @@ TEST(GenerateCli, NonFiniteEmbeddingGivesANamedErrorNotGarbage) {
   {
     std::fstream f(model, std::ios::binary | std::ios::in | std::ios::out);
     f.seekp(static_cast<std::streamoff>(at));
-    for (std::uint64_t i = 0; i < count; ++i) f.write(reinterpret_cast<const char*>(inf.data()), static_cast<std::streamsize>(inf.size()));
+    for (std::uint64_t i = 0; i < count; ++i)
+      f.write(reinterpret_cast<const char*>(inf.data()), static_cast<std::streamsize>(inf.size()));
     ASSERT_TRUE(f.good());
   }
   for (const char* sampling : {"--temp 0", "--seed 3"}) {
     const CliRun r = cli(tmp, "generate -m " + model + " -p 'hello' -n 4 --ignore-eos " + sampling);
     EXPECT_EQ(r.rc, 2) << sampling << "\n" << r.err;
-    EXPECT_NE(r.err.find("is NaN (the model produced invalid numbers)"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("is NaN (the model produced invalid numbers)"), std::string::npos)
+        << r.err;
   }
 }
 

@@ -260,7 +260,8 @@ void write_seeds(const std::string& name, const std::string& dir) {
     std::filesystem::create_directories(dir);
     const auto seeds = t.seeds();
     for (std::size_t i = 0; i < seeds.size(); ++i)
-      std::ofstream(std::filesystem::path(dir) / ("seed" + std::to_string(i)), std::ios::binary) << seeds[i];
+      std::ofstream(std::filesystem::path(dir) / ("seed" + std::to_string(i)), std::ios::binary)
+          << seeds[i];
     return;
   }
   throw std::invalid_argument("unknown fuzz target '" + name + "'");
