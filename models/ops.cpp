@@ -22,8 +22,7 @@ void rmsnorm(const float* x, const float* w, std::int64_t n, float eps, float* y
 }
 
 Rope::Rope(std::int64_t head_dim, double theta, std::int64_t max_pos)
-    : d_(head_dim), max_pos_(max_pos), cos_(static_cast<std::size_t>(max_pos * head_dim / 2)),
-      sin_(cos_.size()) {
+    : d_(head_dim), cos_(static_cast<std::size_t>(max_pos * head_dim / 2)), sin_(cos_.size()) {
   const std::int64_t half = d_ / 2;
   for (std::int64_t p = 0; p < max_pos; ++p)
     for (std::int64_t i = 0; i < half; ++i) {
@@ -49,15 +48,19 @@ void Rope::apply(float* v, std::int64_t heads, std::int64_t pos) const {
 
 void attention(const float* q, const float* k_cache, const float* v_cache, std::int64_t n,
                std::int64_t pos0, std::int64_t heads, std::int64_t kv_heads, std::int64_t d,
-               float* out, ThreadPool& pool) {
+               float* out, ThreadPool& pool, std::vector<float>& scratch) {
   const std::int64_t group = heads / kv_heads;
   const std::int64_t ctx = pos0 + n;
   static const bool avx2 = isa_runnable(Isa::kAvx2);
   const int T = pool.size();
-  // Scratch per thread: scores for n queries x ctx keys.
-  thread_local std::vector<float> scratch;
+  // One slice per thread (scores for n queries x ctx keys), rounded up to 16 floats so that no two
+  // threads write the same cache line.
+  const std::size_t slice = (static_cast<std::size_t>(n * ctx) + 15) & ~std::size_t{15};
+  if (scratch.size() < slice * static_cast<std::size_t>(T))
+    scratch.resize(slice * static_cast<std::size_t>(T));
+  float* const base = scratch.data();
   pool.run([&](int t) {
-    if (scratch.size() < static_cast<std::size_t>(n * ctx)) scratch.resize(static_cast<std::size_t>(n * ctx));
+    float* const s = base + slice * static_cast<std::size_t>(t);
     for (std::int64_t h = t; h < heads; h += T) {
       const std::int64_t kvh = h / group;
       const float* qh = q + h * d;
@@ -65,9 +68,9 @@ void attention(const float* q, const float* k_cache, const float* v_cache, std::
       const float* vh = v_cache + kvh * d;
       float* oh = out + h * d;
       if (avx2) {
-        attention_head_avx2(qh, kh, vh, n, pos0, heads * d, kv_heads * d, d, oh, heads * d, scratch.data());
+        attention_head_avx2(qh, kh, vh, n, pos0, heads * d, kv_heads * d, d, oh, heads * d, s);
       } else {
-        attention_head_scalar(qh, kh, vh, n, pos0, heads * d, kv_heads * d, d, oh, heads * d, scratch.data());
+        attention_head_scalar(qh, kh, vh, n, pos0, heads * d, kv_heads * d, d, oh, heads * d, s);
       }
     }
   });

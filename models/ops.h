@@ -22,7 +22,7 @@ class Rope {
   void apply(float* v, std::int64_t heads, std::int64_t pos) const;
 
  private:
-  std::int64_t d_, max_pos_;
+  std::int64_t d_;
   std::vector<float> cos_, sin_;  // [max_pos x d/2]
 };
 
@@ -30,9 +30,13 @@ class Rope {
 //   out[t][h] = softmax_j(q[t][h] . k[j][h/g] / sqrt(d)) v[j][h/g]   for j <= pos0 + t
 // q: [n x heads*d]; k_cache, v_cache: [>= pos0+n x kv_heads*d] (the new tokens already stored);
 // out: [n x heads*d]. Heads are split across the pool; results do not depend on the thread count.
+// `scratch` holds each worker's scores (n x pos0+n floats, a cache-line-aligned slice per thread);
+// it is owned by the caller and grown here, on the calling thread, only when a larger batch,
+// context or pool needs it. (It was a thread_local once: LeakSanitizer reported it at exit, and a
+// buffer that outlives its model is a leak in a long benchmark process anyway.)
 void attention(const float* q, const float* k_cache, const float* v_cache, std::int64_t n,
                std::int64_t pos0, std::int64_t heads, std::int64_t kv_heads, std::int64_t d,
-               float* out, ThreadPool& pool);
+               float* out, ThreadPool& pool, std::vector<float>& scratch);
 
 // relu(g)^2 * u (bitnet-b1.58) or silu(g) * u (bitnet), into g.
 void glu_relu2(float* g, const float* u, std::int64_t n);

@@ -275,7 +275,12 @@ void SafetensorsFile::parse_all(const std::uint8_t* p, std::uint64_t size) {
     if (t.end > data_size)
       fail(where + ": 'data_offsets' end " + str(t.end) + " is past the data buffer of " +
            str(data_size) + " bytes (truncated file?)");
-    const std::uint64_t want = elements * st_dtype_size(t.dtype);
+    // elements <= 2^62 times a dtype of up to 8 bytes can wrap around 64 bits (to 0 for
+    // [2^40, 2^22] F32): such a shape needs more bytes than any file has.
+    std::uint64_t want;
+    if (__builtin_mul_overflow(elements, std::uint64_t{st_dtype_size(t.dtype)}, &want))
+      fail(where + ": 'shape' " + s->dump() + " of " + ds +
+           " has a byte size that overflows 64 bits");
     if (t.end - t.begin != want)
       fail(where + ": 'data_offsets' span " + str(t.end - t.begin) + " bytes, but shape " +
            s->dump() + " of " + ds + " needs " + str(want));

@@ -125,8 +125,8 @@ void Transformer::forward(const std::int32_t* tokens, std::int64_t n, float* log
     }
     std::memcpy(L.k_cache.data() + pos_ * KV, k_.data(), static_cast<std::size_t>(n * KV) * 4);
     std::memcpy(L.v_cache.data() + pos_ * KV, v_.data(), static_cast<std::size_t>(n * KV) * 4);
-    attention(q_.data(), L.k_cache.data(), L.v_cache.data(), n, pos_, c.heads, c.kv_heads, c.head_dim,
-              att_.data(), *pool_);
+    attention(q_.data(), L.k_cache.data(), L.v_cache.data(), n, pos_, c.heads, c.kv_heads,
+              c.head_dim, att_.data(), *pool_, attn_scratch_);
     if (c.sub_norms)
       for (std::int64_t t = 0; t < n; ++t)
         rmsnorm(att_.data() + t * Q, L.attn_sub_norm.data(), Q, c.eps, att_.data() + t * Q);

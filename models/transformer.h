@@ -73,6 +73,7 @@ class Transformer {
   std::size_t packed_bytes_ = 0;
   // Scratch, sized for the largest batch seen.
   std::vector<float> x_, h_, q_, k_, v_, att_, g_, u_;
+  std::vector<float> attn_scratch_;  // attention()'s per-thread scores
   QuantizedBatch qa_;
   GemmWorkspace ws_;
 };

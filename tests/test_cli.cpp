@@ -7,6 +7,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -62,6 +63,16 @@ TEST(Cli, BadValuesAreRefusedByName) {
       {"e2e --synthetic tiny --output-type f8", "output type 'f8'"},
       {"run /nonexistent/x.json", "cannot open the experiment file"},
       {"compare a.json", "usage: tritbench compare"},
+      {"generate --synthetic tiny -p hi -n -1", "-n: -1 is out of range"},
+      {"generate --synthetic tiny -p hi -n 99999999999", "-n: 99999999999 is out of range"},
+      {"generate --synthetic tiny -p hi --temp nan", "--temp: 'nan' is not a number in"},
+      {"generate --synthetic tiny -p hi --temp inf", "--temp: 'inf' is not a number in"},
+      {"generate --synthetic tiny -p hi --top-p 2", "--top-p: '2' is not a number in"},
+      {"generate --synthetic tiny -p hi -c 0", "-c: 0 is out of range"},
+      {"generate --synthetic tiny -p hi -t 100000", "-t: 100000 is out of range"},
+      {"generate --synthetic tiny -p hi --seed -5", "--seed: -5 is out of range"},
+      {"e2e --synthetic tiny -r 99999999", "-r: 99999999 is out of range"},
+      {"synth --preset tiny -t -1 -o x.gguf", "-t: -1 is out of range"},
   };
   for (const auto& c : cases) {
     std::string out;
@@ -79,6 +90,37 @@ TEST(Cli, IsaCapSkipsRowsAndSaysSo) {
   EXPECT_NE(out.find("capped"), std::string::npos) << out;
   EXPECT_NE(out.find("ok   i2s__scalar"), std::string::npos) << out;
   EXPECT_NE(out.find("skip i2s__avx2: SKIPPED (needs avx2, capped to scalar by TRITBENCH_ISA=scalar)"), std::string::npos) << out;
+}
+
+// Determinism as the user sees it: `tritbench check --e2e` on 1 and 2 threads reports bit-identical
+// logits (and says so), and running the same command again gives the same digests and tokens.
+TEST(Cli, CheckSaysOneAndTwoThreadsAreBitIdenticalAndRepeats) {
+  const std::string cmd =
+      "check --e2e --synthetic tiny --seed 7 -k i2s__scalar,naive__scalar -t 1,2 --steps 6 "
+      "--prompt-length 4";
+  std::string text, j1, j2;
+  ASSERT_EQ(run_cli(cmd, &text), 0) << text;
+  EXPECT_NE(text.find("bit-identical"), std::string::npos) << text;
+  EXPECT_NE(text.find("check --e2e passed"), std::string::npos) << text;
+  ASSERT_EQ(run_cli(cmd + " --json", &j1), 0) << j1;
+  ASSERT_EQ(run_cli(cmd + " --json", &j2), 0) << j2;
+  const auto a = nlohmann::json::parse(j1.substr(j1.find('{'))),
+             b = nlohmann::json::parse(j2.substr(j2.find('{')));
+  ASSERT_TRUE(a["pass"].get<bool>()) << j1;
+  std::set<int> threads;
+  std::set<std::string> digests;
+  ASSERT_EQ(a["runs"].size(), b["runs"].size());
+  for (std::size_t i = 0; i < a["runs"].size(); ++i) {
+    const auto& r = a["runs"][i];
+    threads.insert(r["threads"].get<int>());
+    EXPECT_TRUE(r["exact"].get<bool>() && r["identical_to_baseline"].get<bool>()) << r.dump();
+    digests.insert(r["logits_digest"].get<std::string>());
+    EXPECT_EQ(r["logits_digest"], b["runs"][i]["logits_digest"])
+        << "same command, different numbers";
+    EXPECT_EQ(r["tokens"], b["runs"][i]["tokens"]);
+  }
+  EXPECT_EQ(threads, (std::set<int>{1, 2}));
+  EXPECT_EQ(digests.size(), 1u) << "every kernel and thread count: one digest of the logits";
 }
 
 TEST(Cli, UnwritableResultsDirectoryIsAClearError) {

@@ -252,6 +252,79 @@ TEST(Safetensors, BadFilesAreRefusedByField) {
   expect_error<SafetensorsError>([&] { f->find("t")->get(0); }, {"dtype I64"});
 }
 
+// Cut a valid file at every byte: inside the length field, the JSON header, and every tensor's data
+// (each section boundary included). Each cut is an error naming the file and the section or tensor.
+TEST(Safetensors, TruncationAtEveryByteAndSectionBoundary) {
+  TempDir tmp;
+  const std::string path = tmp.path("full.safetensors");
+  write_safetensors(path, {{"a", StDType::kF32, {3}, bytes_of({1, 2, 3})},
+                           {"b", StDType::kBF16, {2, 2}, std::vector<std::uint8_t>(8, 0x3f)},
+                           {"c", StDType::kU8, {5}, std::vector<std::uint8_t>(5, 1)}});
+  std::ifstream in(path, std::ios::binary);
+  const std::vector<std::uint8_t> full{std::istreambuf_iterator<char>(in), {}};
+  const auto f = SafetensorsFile::parse(full, "full");
+  std::uint64_t n;
+  std::memcpy(&n, full.data(), 8);
+  const std::size_t data_start = 8 + static_cast<std::size_t>(n);
+  ASSERT_EQ(full.size(), data_start + 12 + 8 + 5);
+  for (std::size_t cut = 0; cut < full.size(); ++cut) {
+    const std::vector<std::uint8_t> b(full.begin(),
+                                      full.begin() + static_cast<std::ptrdiff_t>(cut));
+    SCOPED_TRACE("cut at byte " + std::to_string(cut) + " of " + std::to_string(full.size()));
+    if (cut < 8) {
+      expect_error<SafetensorsError>([&] { SafetensorsFile::parse(b, "t.safetensors"); },
+                                     {"t.safetensors: header", "expected at least 8"});
+    } else if (cut < data_start) {
+      expect_error<SafetensorsError>([&] { SafetensorsFile::parse(b, "t.safetensors"); },
+                                     {"t.safetensors: header: length field is", "truncated"});
+    } else {
+      // The first tensor (a [0,12), b [12,20), c [20,25)) whose data the cut removes.
+      const std::size_t d = cut - data_start;
+      const std::string named = d < 12   ? "tensor 'a': 'data_offsets' end 12"
+                                : d < 20 ? "tensor 'b': 'data_offsets' end 20"
+                                         : "tensor 'c': 'data_offsets' end 25";
+      expect_error<SafetensorsError>(
+          [&] { SafetensorsFile::parse(b, "t.safetensors"); },
+          {"t.safetensors: " + named, "past the data buffer of " + std::to_string(d) + " bytes"});
+    }
+  }
+}
+
+// Sizes and offsets near 2^64: every sum and product is checked, never wrapped.
+TEST(Safetensors, SizesThatOverflow64BitsAreRefused) {
+  auto expect = [](const std::vector<std::uint8_t>& b, const std::vector<std::string>& frags) {
+    expect_error<SafetensorsError>([&] { SafetensorsFile::parse(b, "big.safetensors"); }, frags);
+  };
+  // The header length 2^64 - 1 (8 + n wraps) and 2^63.
+  for (std::uint64_t n : {~std::uint64_t{0}, std::uint64_t{1} << 63}) {
+    auto b = raw_file("{}", 0);
+    std::memcpy(b.data(), &n, 8);
+    expect(b, {"big.safetensors: header: length field is " + std::to_string(n), "truncated"});
+  }
+  // 2^62 elements of F32 and F64: the byte size wraps to 0 (and would match empty data_offsets).
+  expect(
+      raw_file(R"({"t":{"dtype":"F32","shape":[1099511627776,4194304],"data_offsets":[0,0]}})", 0),
+      {"big.safetensors: tensor 't': 'shape' [1099511627776,4194304] of F32", "overflows 64 bits"});
+  expect(raw_file(R"({"t":{"dtype":"F64","shape":[1099511627776,2097152,2],"data_offsets":[0,0]}})",
+                  0),
+         {"tensor 't'", "overflows 64 bits"});
+  // A dimension product beyond 2^64.
+  expect(
+      raw_file(R"({"t":{"dtype":"U8","shape":[1099511627776,1099511627776],"data_offsets":[0,0]}})",
+               0),
+      {"tensor 't'", "too many elements"});
+  // Offsets at 2^64 - 1, and beyond (a JSON number no uint64 holds).
+  expect(
+      raw_file(
+          R"({"t":{"dtype":"U8","shape":[1],"data_offsets":[18446744073709551614,18446744073709551615]}})",
+          8),
+      {"tensor 't': 'data_offsets' end 18446744073709551615 is past the data buffer of 8 bytes"});
+  expect(raw_file(R"({"t":{"dtype":"U8","shape":[1],"data_offsets":[0,18446744073709551616]}})", 8),
+         {"tensor 't': 'data_offsets' must be [begin, end]"});
+  expect(raw_file(R"({"t":{"dtype":"U8","shape":[18446744073709551615],"data_offsets":[0,1]}})", 8),
+         {"tensor 't': 'shape' [18446744073709551615] has too many elements"});
+}
+
 TEST(Safetensors, ShardedCheckpointsAndMissingFiles) {
   TempDir tmp;
   const std::string dir = tmp.dir("ckpt");
@@ -1116,6 +1189,48 @@ TEST(GenerateCli, SynthModelGivesTheRightTokensAndTheSameTextForTheSameSeed) {
       g.err.find("prompt: " + std::to_string(tok.encode("Once upon a time").size()) + " tokens"),
       std::string::npos)
       << g.err;
+}
+
+// Non-finite values in a dense matrix are not scanned at open (models/gguf_source.h); they follow
+// IEEE arithmetic (an infinite row normalizes to NaN) and the sampler refuses NaN logits by name:
+// a clear error and exit status 2, greedy or sampled, never a crash or garbage text.
+TEST(GenerateCli, NonFiniteEmbeddingGivesANamedErrorNotGarbage) {
+  TempDir tmp;
+  const std::string model = tmp.path("inf.gguf");
+  ASSERT_EQ(cli(tmp, "synth --preset tiny -q -o " + model).rc, 0);
+  std::uint64_t at = 0, count = 0;
+  DType type = DType::kF32;
+  {
+    const auto f = GgufFile::open(model);
+    const GgufTensorInfo* t = f->tensor("token_embd.weight");
+    ASSERT_NE(t, nullptr);
+    at = f->data_offset() + t->offset;
+    count = static_cast<std::uint64_t>(t->elements());
+    type = t->type;
+  }
+  std::vector<std::uint8_t> inf;  // one element of +infinity in the tensor's type
+  if (type == DType::kF32) {
+    inf = {0x00, 0x00, 0x80, 0x7f};
+  } else if (type == DType::kF16) {
+    inf = {0x00, 0x7c};
+  } else if (type == DType::kBF16) {
+    inf = {0x80, 0x7f};
+  } else {
+    GTEST_SKIP() << "token_embd.weight of the tiny preset is not a float type";
+  }
+  {
+    std::fstream f(model, std::ios::binary | std::ios::in | std::ios::out);
+    f.seekp(static_cast<std::streamoff>(at));
+    for (std::uint64_t i = 0; i < count; ++i)
+      f.write(reinterpret_cast<const char*>(inf.data()), static_cast<std::streamsize>(inf.size()));
+    ASSERT_TRUE(f.good());
+  }
+  for (const char* sampling : {"--temp 0", "--seed 3"}) {
+    const CliRun r = cli(tmp, "generate -m " + model + " -p 'hello' -n 4 --ignore-eos " + sampling);
+    EXPECT_EQ(r.rc, 2) << sampling << "\n" << r.err;
+    EXPECT_NE(r.err.find("is NaN (the model produced invalid numbers)"), std::string::npos)
+        << r.err;
+  }
 }
 
 TEST(GenerateCli, ChatKeepsTheConversationAndBadInputIsRefused) {

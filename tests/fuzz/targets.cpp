@@ -222,7 +222,7 @@ std::vector<std::string> experiment_seeds() {
 }
 std::vector<std::string> text_seeds() {
   return {"Hello, world! It's 2026: 1234567 tokens.", "  \t\r\n  code(x) { return x * 2; }",
-          "日本語のテキストと عربي و हिन्दी 👩‍👩‍👧‍👦🏽", std::string("\xff\xfe\xc0\xaf\xed\xa0\x80 bad bytes", 19),
+          "日本語のテキストと عربي و हिन्दी 👩‍👩‍👧‍👦🏽", "\xff\xfe\xc0\xaf\xed\xa0\x80 bad bytes",
           "<|begin_of_text|>User: hi<|eot_id|>"};
 }
 std::vector<std::string> vocab_seeds() {
@@ -252,6 +252,19 @@ const std::vector<Target>& targets() {
       {"hf_json", hf_json, hf_json_seeds},
   };
   return t;
+}
+
+void write_seeds(const std::string& name, const std::string& dir) {
+  for (const Target& t : targets()) {
+    if (name != t.name) continue;
+    std::filesystem::create_directories(dir);
+    const auto seeds = t.seeds();
+    for (std::size_t i = 0; i < seeds.size(); ++i)
+      std::ofstream(std::filesystem::path(dir) / ("seed" + std::to_string(i)), std::ios::binary)
+          << seeds[i];
+    return;
+  }
+  throw std::invalid_argument("unknown fuzz target '" + name + "'");
 }
 
 }  // namespace tritbench::fuzz

@@ -27,4 +27,9 @@ struct Target {
 };
 const std::vector<Target>& targets();
 
+// Writes the seeds of target `name` into `dir` (created) as seed0, seed1, ...: the libFuzzer
+// binaries call it at start-up when TRITBENCH_FUZZ_WRITE_SEEDS names a folder (their corpus), so a
+// campaign starts from the same generated seeds as the smoke test. Throws on an unknown name.
+void write_seeds(const std::string& name, const std::string& dir);
+
 }  // namespace tritbench::fuzz
