@@ -13,19 +13,20 @@ namespace tritbench {
 namespace {
 
 TEST(I2R, TileLayoutByHand) {
-  // 20 x 40: two row groups, Kp = 48 (three tiles per group). All weights 0 (code 1) except
+  // 20 x 40: two row groups of one quad (rows padded to 64), Kp = 48 (three column tiles; each holds
+  // the quad's four 64-byte group tiles one after another). All weights 0 (code 1) except
   // (17, 21) = +1 and (3, 0) = -1.
   TernaryMatrix w{20, 40, std::vector<std::int8_t>(800, 0), 1.0f};
   w.w[17 * 40 + 21] = 1;
   w.w[3 * 40 + 0] = -1;
   PackedWeights p;
   i2r::pack(w, {}, p);
-  ASSERT_EQ(p.Mp, 32);
+  ASSERT_EQ(p.Mp, 64);
   ASSERT_EQ(p.Kp, 48);
-  ASSERT_EQ(p.data.size(), 32u * 48 / 4);
-  // (17, 21): group 1 (4*Kp = 192 bytes in), tile 1 (+64), row 1 (+4), column 21 = 16 + 4*1 + 1:
+  ASSERT_EQ(p.data.size(), 64u * 48 / 4);
+  // (17, 21): column tile 1 (+256), group 1 of the quad (+64), row 1 (+4), column 21 = 16 + 4*1 + 1:
   // plane 1 (bits 3:2) of byte j = 1.
-  const std::size_t at = 192 + 64 + 4 + 1;
+  const std::size_t at = 256 + 64 + 4 + 1;
   // (3, 0): group 0, tile 0, row 3 (byte 12), plane 0 (bits 1:0), j = 0.
   for (std::size_t i = 0; i < p.data.size(); ++i) {
     const std::uint8_t expect = i == at ? 0x59 : i == 12 ? 0x54 : 0x55;
