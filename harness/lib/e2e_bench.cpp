@@ -128,22 +128,27 @@ std::vector<nlohmann::json> run(const models::WeightSource& src, const Options& 
         for (double x : tps) var += (x - mean) * (x - mean);
         const double sd = tps.size() > 1 ? std::sqrt(var / static_cast<double>(tps.size() - 1)) : 0.0;
         const std::int64_t batch = test.p > 0 ? (test.batch > 0 ? std::min(test.batch, test.p) : test.p) : 1;
-        // Per token: generation reads every packed weight, the output matrix and the KV cache
-        // written so far (positions 1..n, mean (n+1)/2); prompt processing computes 2 ops per
-        // ternary weight (the output matrix runs once per prompt, left out).
+        // Bytes read per token: generation reads every packed weight, the output matrix and the KV
+        // cache written so far (positions 1..n, mean (n+1)/2); a prompt reads the packed weights
+        // once per forward of `batch` tokens and the output matrix once. Ops: 2 per ternary weight
+        // (the output matrix is left out).
         const double kv_read = static_cast<double>(cfg.layers * cfg.kv_dim() * 2 * 4) * (test.n + 1) / 2.0;
+        const double packed = static_cast<double>(tf.packed_bytes()), out_bytes = static_cast<double>(tf.output().bytes());
+        const double forwards = test.p > 0 ? static_cast<double>((test.p + batch - 1) / batch) : 0.0;
         const double bytes_per_token =
-            static_cast<double>(tf.packed_bytes() + tf.output().bytes()) + (test.p > 0 ? 0.0 : kv_read);
+            test.p > 0 ? (forwards * packed + out_bytes) / static_cast<double>(test.p) : packed + out_bytes + kv_read;
         const double ops_per_token = 2.0 * static_cast<double>(cfg.ternary_params());
         nlohmann::json roof = nullptr, frac = nullptr, bound = nullptr;
         if (opts.roofline) {
+          // The lower of the two ceilings (so -b 1 prompts are bound by bandwidth, like tg).
           const int t = static_cast<int>(th);
-          const double ceiling = test.p > 0 ? opts.roofline->int8_peak_gops(k->isa, t) * 1e9 / ops_per_token
-                                            : opts.roofline->read_gbps(t) * 1e9 / bytes_per_token;
+          const double compute = opts.roofline->int8_peak_gops(k->isa, t) * 1e9 / ops_per_token;
+          const double memory = opts.roofline->read_gbps(t) * 1e9 / bytes_per_token;
+          const double ceiling = test.p > 0 && compute > 0 ? std::min(compute, memory) : memory;
           if (ceiling > 0) {
             roof = ceiling;
             frac = mean / ceiling;
-            bound = test.p > 0 ? roofline::Roofline::peak_name(k->isa) : std::string("read");
+            bound = ceiling == memory ? std::string("read") : roofline::Roofline::peak_name(k->isa);
           }
         }
         rows.push_back({{"kind", "e2e"},
