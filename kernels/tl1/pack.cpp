@@ -49,13 +49,15 @@ int block_pairs(const TileConfig& tile) {
   return tile.k_block / 2;
 }
 
-int col_block(const TileConfig& tile) {
+int lut_col_block(const TileConfig& tile, const char* format) {
   if (tile.col_block == 0) return 4;
   if (tile.col_block != 1 && tile.col_block != 2 && tile.col_block != 4)
-    throw std::invalid_argument("TL1 tile: col_block = " + std::to_string(tile.col_block) +
+    throw std::invalid_argument(std::string(format) + " tile: col_block = " + std::to_string(tile.col_block) +
                                 " (expected 1, 2 or 4 tokens per pass)");
   return tile.col_block;
 }
+
+int col_block(const TileConfig& tile) { return lut_col_block(tile, "TL1"); }
 
 void pack(const TernaryMatrix& w, const TileConfig& tile, PackedWeights& out) {
   block_pairs(tile);  // refuse a bad tile at pack time, not in the kernel

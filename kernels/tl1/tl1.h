@@ -25,5 +25,8 @@ extern const TileSpace kTiles;        // k_block only (kernels/tl1/tiles.cpp)
 extern const TileSpace kTilesAvx512;  // k_block and col_block (the exact AVX-512 row)
 // Tokens per pass of the AVX-512 kernel (validated: 1, 2 or 4).
 int col_block(const TileConfig& tile);
+// The token-block rule shared by the TL1 and TL2 AVX-512 kernels; `format` names the format in the
+// error ("TL1", "TL2").
+int lut_col_block(const TileConfig& tile, const char* format);
 
 }  // namespace tritbench::tl1

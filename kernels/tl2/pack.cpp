@@ -3,6 +3,7 @@
 #include <string>
 
 #include "kernels/tl1/format.h"
+#include "kernels/tl1/tl1.h"
 #include "kernels/tl2/format.h"
 #include "kernels/tl2/tl2.h"
 
@@ -142,13 +143,7 @@ int block_triples(const TileConfig& tile) {
   return tile.k_block / 3;
 }
 
-int col_block(const TileConfig& tile) {
-  if (tile.col_block == 0) return 4;
-  if (tile.col_block != 1 && tile.col_block != 2 && tile.col_block != 4)
-    throw std::invalid_argument("TL2 tile: col_block = " + std::to_string(tile.col_block) +
-                                " (expected 1, 2 or 4 tokens per pass)");
-  return tile.col_block;
-}
+int col_block(const TileConfig& tile) { return tl1::lut_col_block(tile, "TL2"); }
 
 void pack(const TernaryMatrix& w, const TileConfig& tile, PackedWeights& out) {
   block_triples(tile);  // refuse a bad tile at pack time, not in the kernel
