@@ -118,7 +118,8 @@ void gemm_f32_multi(std::span<const PackedWeights* const> w, const QuantizedBatc
                     std::span<float* const> y, ThreadPool* pool) {
   if (w.size() != y.size()) throw std::invalid_argument("gemm_f32_multi: weights and outputs differ in number");
   if (w.empty()) return;
-  bool shared = true;
+  constexpr std::size_t kMaxWeights = 8;  // q/k/v and gate/up: fixed-size bookkeeping, no allocation
+  bool shared = w.size() <= kMaxWeights;
   for (const PackedWeights* p : w) {
     check_packed(*p);
     shared = shared && p->kernel == w[0]->kernel && p->K == w[0]->K && p->Kp == w[0]->Kp && p->tile == w[0]->tile;
@@ -135,9 +136,9 @@ void gemm_f32_multi(std::span<const PackedWeights* const> w, const QuantizedBatc
   const PreparedActivations& pa = ws.prepared;
   // Units of row_multiple rows, numbered across all matrices; each thread takes a contiguous run.
   const std::int64_t mult = std::max(1, k.row_multiple);
-  std::vector<std::int64_t> first_unit(w.size() + 1, 0);
+  std::array<std::int64_t, kMaxWeights + 1> first_unit{};
   std::int64_t acc_elems = 0;
-  std::vector<std::int64_t> acc_off(w.size(), 0);
+  std::array<std::int64_t, kMaxWeights> acc_off{};
   for (std::size_t i = 0; i < w.size(); ++i) {
     if (!y[i]) throw std::invalid_argument("gemm_f32_multi: output buffer null");
     first_unit[i + 1] = first_unit[i] + (w[i]->M + mult - 1) / mult;
@@ -152,7 +153,7 @@ void gemm_f32_multi(std::span<const PackedWeights* const> w, const QuantizedBatc
     acc = ws.acc.as<std::int32_t>();
   }
   const float* s = a.scale.data();
-  const auto units = split_rows(first_unit.back(), pool->size(), 1);
+  const auto units = split_rows(first_unit[w.size()], pool->size(), 1);
   pool->run([&](int t) {
     for (std::size_t i = 0; i < w.size(); ++i) {
       const std::int64_t u0 = std::max(units[t], first_unit[i]), u1 = std::min(units[t + 1], first_unit[i + 1]);
