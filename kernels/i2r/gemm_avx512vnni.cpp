@@ -28,9 +28,9 @@ namespace {
 
 constexpr std::int64_t kBlockBytes = 256 * 1024;  // weights per row block: half of a Zen 4/5 L2
 // Software prefetch (to L2) of the quad stream, this far ahead. Cold GEMV, 1 thread, three
-// interleaved runs of 0 / 2048 / 4096 / 8192 bytes: 8192 was the fastest or level on every 2B-4T
-// shape (2560 x 6912: 151-191 us against 172-251 without; 640 x 2560 the same), in line with
-// I2_S's 8192-byte look-ahead.
+// interleaved runs of 0 / 2048 / 4096 / 8192 bytes (under load): by minimum time 8192 was the
+// fastest or level on every 2B-4T shape (2560 x 6912: 151-165 us against 172-179 without), in line
+// with I2_S's 8192-byte look-ahead. It costs the in-cache GEMV of the large shapes (issue note).
 constexpr int kPrefetch = 8192;
 
 #define TB_ZMM(i) "%%zmm" #i
