@@ -128,8 +128,15 @@ const KernelInfo kRows[] = {
      "I2_R16 row-interleaved 2-bit tiles, portable C++"},
     {"i2r__avx512vnni", "i2r", "I2_R16", kAvx512Vnni, kExact, {}, 64, 16, 2.0, {},
      i2r::pack, i2r::unpack, i2r::prepare, i2r::gemm_i32_avx512vnni, nullptr,
-     "I2_R16, AVX-512 VNNI: lanes are rows; masked-plane GEMV at the vpdpbusd peak, decoded-panel "
-     "2x8 GEMM"},
+     "I2_R16, AVX-512 VNNI: lanes are rows; masked-plane GEMV at the vpdpbusd peak, batches as "
+     "GEMVs over L2 blocks",
+     &i2r::kTiles},
+    // The same kernel with a software prefetch 4 KiB ahead: for weights streamed from DRAM
+    // (decoding); in cache the prefetches cost time (kernels/i2r/README.md, "Prefetch").
+    {"i2r_pf__avx512vnni", "i2r_pf", "I2_R16", kAvx512Vnni, kExact, {}, 64, 16, 2.0,
+     {0, 0, 0, 0, 0, 4096}, i2r::pack, i2r::unpack, i2r::prepare, i2r::gemm_i32_avx512vnni, nullptr,
+     "I2_R16, AVX-512 VNNI, prefetching 4 KiB ahead (pf=4096): the streaming-from-DRAM tile",
+     &i2r::kTilesFixed},
 };
 
 }  // namespace

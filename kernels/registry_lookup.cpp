@@ -98,6 +98,7 @@ std::string TileConfig::str() const {
   add("kb", k_block);
   add("par", parallel);
   add("br", block_rows);
+  add("pf", prefetch);
   return s.empty() ? "default" : s;
 }
 

@@ -1,9 +1,10 @@
-// I2_R16 specifics: the row-interleaved tile layout checked by hand, padding, and the K limit of
-// the masked-plane GEMV accumulators.
+// I2_R16 specifics: the row-interleaved tile layout checked by hand, padding, the K limit of
+// the masked-plane GEMV accumulators, and the AVX-512 row's tile (br, pf).
 #include <gtest/gtest.h>
 
 #include <string>
 
+#include "harness/lib/check.h"
 #include "kernels/i2r/format.h"
 #include "kernels/i2r/i2r.h"
 #include "kernels/registry.h"
@@ -43,6 +44,56 @@ TEST(I2R, KBeyondTheAccumulatorBoundIsRefused) {
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("K = 524289"), std::string::npos) << e.what();
   }
+}
+
+// Every tile the tuner proposes, and the extremes of both fields, give the oracle's bits: row
+// blocks of one quad and of several, a prefetch one tile ahead and 1 MiB ahead (far past the end
+// of these matrices: a prefetch never faults), on M and K tails, GEMV and batches, 1 and 2 threads.
+TEST(I2R, EveryTileIsExact) {
+  const KernelInfo& k = *find_kernel("i2r__avx512vnni");
+  if (!runnable(k)) GTEST_SKIP() << k.name << ": " << why_not_runnable(k.isa);
+  std::vector<TileConfig> tiles{{0, 0, 0, 0, 64, 256}, {0, 0, 0, 0, 192, i2r::kMaxPrefetch}};
+  for (std::int64_t N : {1, 3, 128})
+    for (const TileConfig& t : k.tiles->candidates(2560, 2560, N)) tiles.push_back(t);
+  ThreadPool one(1), two(2);
+  const check::Case cases[] = {
+      {200, 389, 5, check::WeightData::kRandom, check::ActData::kUniform, 21},
+      {64, 2560, 1, check::WeightData::kRandom, check::ActData::kGaussian, 22},
+      {130, 1000, 17, check::WeightData::kPlusOne, check::ActData::kAllMin, 23},
+  };
+  for (const auto& c : cases) {
+    check::CaseData d;
+    check::make_data(c, d);
+    const auto expected = check::oracle(d);
+    for (const TileConfig& t : tiles)
+      for (ThreadPool* pool : {&one, &two}) {
+        const auto r = check::run(k, c, d, expected, *pool, &t);
+        ASSERT_TRUE(r.pass) << "tile " << t.str() << ": " << r.describe();
+      }
+  }
+}
+
+TEST(I2R, RefusedTilesNameTheField) {
+  const KernelInfo& k = *find_kernel("i2r__avx512vnni");
+  check::CaseData d;
+  check::make_data({8, 256, 2}, d);
+  const std::pair<TileConfig, const char*> bad[] = {{{4, 0, 0, 0, 0, 0}, "takes only br and pf"},
+                                                    {{0, 0, 0, 0, 65, 0}, "br must"},
+                                                    {{0, 0, 0, 0, 0, 100}, "pf must"},
+                                                    {{0, 0, 0, 0, 0, i2r::kMaxPrefetch + 256}, "pf must"}};
+  for (const auto& [t, field] : bad) {
+    EXPECT_NE(k.tiles->check(t).find(field), std::string::npos) << t.str() << ": " << k.tiles->check(t);
+    try {
+      pack_weights(k, d.w, &t);
+      ADD_FAILURE() << "packed with refused tile " << t.str();
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(field), std::string::npos) << e.what();
+    }
+  }
+  // The fixed-tile row runs its own prefetch distance, and the tuner leaves it alone.
+  const KernelInfo& pf = *find_kernel("i2r_pf__avx512vnni");
+  EXPECT_EQ(pf.tile.prefetch, 4096);
+  EXPECT_TRUE(pf.tiles->candidates(2560, 2560, 1).empty());
 }
 
 }  // namespace

@@ -149,6 +149,8 @@ TEST(Tiles, ParseTile) {
   EXPECT_EQ(parse_tile(""), TileConfig{});
   EXPECT_EQ(parse_tile("default"), TileConfig{});
   EXPECT_EQ(parse_tile("cb=2"), (TileConfig{0, 2, 0, 0, 0}));
+  EXPECT_EQ(parse_tile("br=128,pf=4096"), (TileConfig{0, 0, 0, 0, 128, 4096}));
+  EXPECT_EQ(parse_tile(TileConfig{0, 0, 0, 0, 128, 4096}.str()), (TileConfig{0, 0, 0, 0, 128, 4096}));
   const TileConfig t{6, 3, 0, 1, 24};
   EXPECT_EQ(parse_tile(t.str()), t);
   for (const char* bad : {"rb", "rb=", "rb=x", "rb=-1", "zz=3", "rb=4;cb=4", "rb=4x"}) {
@@ -171,14 +173,11 @@ TEST(Tuning, ClassesRoundUpToPowersOfTwo) {
 }
 
 TEST(Tuning, ChooseTileOverrideThenTunedThenDefault) {
-  const KernelInfo* k = nullptr;
-  for (const auto& row : registry())
-    if (tunable(row) && row.tile == TileConfig{}) k = &row;
-  ASSERT_NE(k, nullptr) << "no tunable default row";
-  const KernelInfo* fixed = nullptr;
-  for (const auto& row : registry())
-    if (row.tiles && !tunable(row)) fixed = &row;
-  ASSERT_NE(fixed, nullptr) << "no fixed-tile row";
+  // I2_S rows: the tiles below (rb, cb, par) are I2_S tiles.
+  const KernelInfo* k = find_kernel("i2s__avx512vnni");
+  const KernelInfo* fixed = find_kernel("i2s_ap__avx512vnni");
+  ASSERT_NE(k, nullptr);
+  ASSERT_NE(fixed, nullptr);
   EXPECT_FALSE(tunable(*find_kernel("i2s_ap__avx512vnni")));
   EXPECT_FALSE(tunable(*find_kernel("i2s_wp__avx2")));
   EXPECT_TRUE(tunable(*find_kernel("i2s__avx512vnni")));

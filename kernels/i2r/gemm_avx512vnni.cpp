@@ -15,6 +15,10 @@
 // 8-token micro-kernel on a decoded panel reached the same vpdpbusd rate at batch 128 and lost at
 // batch 4..16 to its decoding), because both run at the multiply peak.
 //
+// Tile (tiles.cpp): br sets the block, pf a software prefetch (to L2) pf bytes ahead in the quad
+// stream during the first token's pass over a block (later tokens find the block in L2). Neither
+// is on by default: see README.md ("Prefetch") for the side-by-side numbers behind that.
+//
 // Why inline assembly for the hot loop: GCC 12 keeps two copies of the 16 accumulators of this
 // loop (a register-to-register move per accumulator per iteration, measured: about half the
 // speed). The loop is fixed-register and spelled out below; everything around it is C++.
@@ -26,12 +30,6 @@ namespace tritbench::i2r {
 
 namespace {
 
-constexpr std::int64_t kBlockBytes = 256 * 1024;  // weights per row block: half of a Zen 4/5 L2
-// Software prefetch (to L2) of the quad stream, this far ahead. Cold GEMV, 1 thread, three
-// interleaved runs of 0 / 2048 / 4096 / 8192 bytes (under load): by minimum time 8192 was the
-// fastest or level on every 2B-4T shape (2560 x 6912: 151-165 us against 172-179 without), in line
-// with I2_S's 8192-byte look-ahead. It costs the in-cache GEMV of the large shapes (issue note).
-constexpr int kPrefetch = 8192;
 
 #define TB_ZMM(i) "%%zmm" #i
 #define TB_ZERO(i) "vpxord " TB_ZMM(i) ", " TB_ZMM(i) ", " TB_ZMM(i) "\n\t"
@@ -64,8 +62,11 @@ inline __m512i combine_planes(const __m512i p[4], std::int32_t qsum) {
   return _mm512_sub_epi32(s, _mm512_set1_epi32(qsum));
 }
 
-// GEMV of one quad (4 row groups, 64 rows) at w; plane sums into out[group][plane].
-void gemv4(const std::uint8_t* w, std::int64_t Kp, const std::int8_t* q, std::int32_t* out) {
+// GEMV of one quad (4 row groups, 64 rows) at w; plane sums into out[group][plane]. With kPf, each
+// iteration also prefetches (to L2) the 256 bytes pf ahead in the stream.
+template <bool kPf>
+void gemv4(const std::uint8_t* w, std::int64_t Kp, const std::int8_t* q, std::int32_t* out,
+           std::int64_t pf) {
   std::int64_t tiles = Kp / kCols;
   const std::uint8_t* w0 = w;
 #define TB_GROUP(addr, a0, a1, a2, a3)                                      \
@@ -78,47 +79,62 @@ void gemv4(const std::uint8_t* w, std::int64_t Kp, const std::int8_t* q, std::in
   "vpdpbusd %%zmm22, %%zmm27, " TB_ZMM(a2) "\n\t"                           \
   "vpandd %%zmm19, %%zmm24, %%zmm28\n\t"                                    \
   "vpdpbusd %%zmm23, %%zmm28, " TB_ZMM(a3) "\n\t"
-  asm volatile(
-      TB_ZERO(0) TB_ZERO(1) TB_ZERO(2) TB_ZERO(3) TB_ZERO(4) TB_ZERO(5) TB_ZERO(6) TB_ZERO(7)
-      TB_ZERO(8) TB_ZERO(9) TB_ZERO(10) TB_ZERO(11) TB_ZERO(12) TB_ZERO(13) TB_ZERO(14) TB_ZERO(15)
-      "vmovdqa64 0(%[m]), %%zmm16\n\t"
-      "vmovdqa64 64(%[m]), %%zmm17\n\t"
-      "vmovdqa64 128(%[m]), %%zmm18\n\t"
-      "vmovdqa64 192(%[m]), %%zmm19\n\t"
-      "1:\n\t"
-      "vpbroadcastd 0(%[q]), %%zmm20\n\t"
-      "vpbroadcastd 4(%[q]), %%zmm21\n\t"
-      "vpbroadcastd 8(%[q]), %%zmm22\n\t"
-      "vpbroadcastd 12(%[q]), %%zmm23\n\t"
-      "prefetcht2 %c[pf](%[w0])\n\t"
-      "prefetcht2 %c[pf]+64(%[w0])\n\t"
-      "prefetcht2 %c[pf]+128(%[w0])\n\t"
-      "prefetcht2 %c[pf]+192(%[w0])\n\t"
-      TB_GROUP("(%[w0])", 0, 1, 2, 3)
-      TB_GROUP("64(%[w0])", 4, 5, 6, 7)
-      TB_GROUP("128(%[w0])", 8, 9, 10, 11)
-      TB_GROUP("192(%[w0])", 12, 13, 14, 15)
-      "add $256, %[w0]\n\t"
-      "add $16, %[q]\n\t"
-      "dec %[n]\n\t"
-      "jnz 1b\n\t"
-      TB_STORE(0) TB_STORE(1) TB_STORE(2) TB_STORE(3) TB_STORE(4) TB_STORE(5) TB_STORE(6)
-      TB_STORE(7) TB_STORE(8) TB_STORE(9) TB_STORE(10) TB_STORE(11) TB_STORE(12) TB_STORE(13)
-      TB_STORE(14) TB_STORE(15)
-      : [w0] "+r"(w0), [q] "+r"(q), [n] "+r"(tiles)
-      : [m] "r"(kPlaneMasks), [out] "r"(out), [pf] "i"(kPrefetch)
-      : "memory", "cc", TB_CLOBBER_16, "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21",
-        "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28");
+#define TB_PREFETCH                  \
+  "prefetcht2 (%[w0],%[pf])\n\t"     \
+  "prefetcht2 64(%[w0],%[pf])\n\t"   \
+  "prefetcht2 128(%[w0],%[pf])\n\t"  \
+  "prefetcht2 192(%[w0],%[pf])\n\t"
+
+#define TB_LOOP(PREFETCH)                                                                      \
+  asm volatile(                                                                                \
+      TB_ZERO(0) TB_ZERO(1) TB_ZERO(2) TB_ZERO(3) TB_ZERO(4) TB_ZERO(5) TB_ZERO(6) TB_ZERO(7)  \
+      TB_ZERO(8) TB_ZERO(9) TB_ZERO(10) TB_ZERO(11) TB_ZERO(12) TB_ZERO(13) TB_ZERO(14)        \
+      TB_ZERO(15)                                                                              \
+      "vmovdqa64 0(%[m]), %%zmm16\n\t"                                                         \
+      "vmovdqa64 64(%[m]), %%zmm17\n\t"                                                        \
+      "vmovdqa64 128(%[m]), %%zmm18\n\t"                                                       \
+      "vmovdqa64 192(%[m]), %%zmm19\n\t"                                                       \
+      "1:\n\t"                                                                                 \
+      "vpbroadcastd 0(%[q]), %%zmm20\n\t"                                                      \
+      "vpbroadcastd 4(%[q]), %%zmm21\n\t"                                                      \
+      "vpbroadcastd 8(%[q]), %%zmm22\n\t"                                                      \
+      "vpbroadcastd 12(%[q]), %%zmm23\n\t"                                                     \
+      PREFETCH                                                                                 \
+      TB_GROUP("(%[w0])", 0, 1, 2, 3)                                                          \
+      TB_GROUP("64(%[w0])", 4, 5, 6, 7)                                                        \
+      TB_GROUP("128(%[w0])", 8, 9, 10, 11)                                                     \
+      TB_GROUP("192(%[w0])", 12, 13, 14, 15)                                                   \
+      "add $256, %[w0]\n\t"                                                                    \
+      "add $16, %[q]\n\t"                                                                      \
+      "dec %[n]\n\t"                                                                           \
+      "jnz 1b\n\t"                                                                             \
+      TB_STORE(0) TB_STORE(1) TB_STORE(2) TB_STORE(3) TB_STORE(4) TB_STORE(5) TB_STORE(6)      \
+      TB_STORE(7) TB_STORE(8) TB_STORE(9) TB_STORE(10) TB_STORE(11) TB_STORE(12) TB_STORE(13)  \
+      TB_STORE(14) TB_STORE(15)                                                                \
+      : [w0] "+r"(w0), [q] "+r"(q), [n] "+r"(tiles)                                           \
+      : [m] "r"(kPlaneMasks), [out] "r"(out), [pf] "r"(pf)                                    \
+      : "memory", "cc", TB_CLOBBER_16, "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21",  \
+        "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28")
+  if constexpr (kPf)
+    TB_LOOP(TB_PREFETCH);
+  else
+    TB_LOOP("");
+#undef TB_LOOP
+#undef TB_PREFETCH
 #undef TB_GROUP
 }
 
 // GEMV for token n over quads [u0, u1), results for rows < m1.
-void gemv_token(const GemmArgs& a, std::int64_t n, std::int64_t u0, std::int64_t u1) {
+void gemv_token(const GemmArgs& a, std::int64_t n, std::int64_t u0, std::int64_t u1,
+                std::int64_t pf) {
   const std::int8_t* q = a.q + n * a.ldq;
   std::int32_t* c = a.c + n * a.ldc;
   alignas(64) std::int32_t out[4 * 4 * 16];
   for (std::int64_t u = u0; u < u1; ++u) {
-    gemv4(a.w + u * a.Kp * 16, a.Kp, q, out);
+    if (pf > 0)
+      gemv4<true>(a.w + u * a.Kp * 16, a.Kp, q, out, pf);
+    else
+      gemv4<false>(a.w + u * a.Kp * 16, a.Kp, q, out, 0);
     for (int i = 0; i < 4; ++i) {
       __m512i p[4];
       for (int s = 0; s < 4; ++s) p[s] = _mm512_load_si512(out + (4 * i + s) * 16);
@@ -132,12 +148,10 @@ void gemv_token(const GemmArgs& a, std::int64_t n, std::int64_t u0, std::int64_t
 void gemm_avx512vnni(const GemmArgs& a) {
   // m0 is a multiple of 64 (the registry row's row_multiple); the last quad may be partly padding.
   const std::int64_t u0 = a.m0 / kQuadRows, u1 = (a.m1 + kQuadRows - 1) / kQuadRows;
-  // Quads per block: about kBlockBytes of weights.
-  std::int64_t per_block = kBlockBytes / (a.Kp * 16);
-  if (per_block < 1) per_block = 1;
+  const std::int64_t per_block = a.block_rows / kQuadRows;
   for (std::int64_t ub = u0; ub < u1; ub += per_block) {
     const std::int64_t ue = ub + per_block < u1 ? ub + per_block : u1;
-    for (std::int64_t n = 0; n < a.N; ++n) gemv_token(a, n, ub, ue);
+    for (std::int64_t n = 0; n < a.N; ++n) gemv_token(a, n, ub, ue, n == 0 ? a.prefetch : 0);
   }
 }
 

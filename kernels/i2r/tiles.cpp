@@ -1,0 +1,60 @@
+// I2_R16 AVX-512 tile: br (rows per L2 block of a batch) and pf (software prefetch distance).
+// Both only steer the loop over the same packed bytes, so one packing serves every tile.
+#include <string>
+#include <vector>
+
+#include "kernels/i2r/format.h"
+#include "kernels/i2r/i2r.h"
+
+namespace tritbench::i2r {
+
+namespace {
+
+std::string check(const TileConfig& t) {
+  const std::string who = "i2r tile " + t.str() + ": ";
+  if (t.row_block || t.col_block || t.k_block || t.parallel)
+    return who + "I2_R16 takes only br and pf (rows are computed in quads of 64, tokens one by one)";
+  if (t.block_rows < 0 || t.block_rows % kQuadRows != 0 || t.block_rows > (1 << 20))
+    return who + "br must be 0 (about " + std::to_string(kBlockBytes / 1024) +
+           " KiB of weights) or a multiple of 64 up to 2^20";
+  if (t.prefetch < 0 || t.prefetch % 256 != 0 || t.prefetch > kMaxPrefetch)
+    return who + "pf must be 0 (no software prefetch) or a multiple of 256 up to " +
+           std::to_string(kMaxPrefetch);
+  return {};
+}
+
+TileConfig effective(const TileConfig& t, std::int64_t, std::int64_t K, std::int64_t N) {
+  TileConfig e;
+  // br only matters when a batch walks the blocks; a GEMV reports none.
+  if (N > 1) e.block_rows = t.block_rows ? t.block_rows : int(default_block_rows(round_up(K, kCols)));
+  e.prefetch = t.prefetch;
+  return e;
+}
+
+// Prefetch off, 4 KiB and 16 KiB ahead; for batches also blocks of half, once and twice the
+// default size.
+std::vector<TileConfig> candidates(std::int64_t, std::int64_t K, std::int64_t N) {
+  std::vector<TileConfig> c;
+  const int def = int(default_block_rows(round_up(K, kCols)));
+  std::vector<int> brs{0};
+  if (N > 1)
+    for (int br : {def / 2 / kQuadRows * kQuadRows, def * 2})
+      if (br >= kQuadRows && br != def) brs.push_back(br);
+  for (int pf : {0, 4096, 16384})
+    for (int br : brs) {
+      TileConfig t;
+      t.block_rows = br;
+      t.prefetch = pf;
+      c.push_back(t);
+    }
+  return c;
+}
+
+std::vector<TileConfig> no_candidates(std::int64_t, std::int64_t, std::int64_t) { return {}; }
+
+}  // namespace
+
+const TileSpace kTiles{check, effective, candidates, false};
+const TileSpace kTilesFixed{check, effective, no_candidates, false};
+
+}  // namespace tritbench::i2r
