@@ -24,6 +24,8 @@
 // speed). The loop is fixed-register and spelled out below; everything around it is C++.
 #include <immintrin.h>
 
+#include <algorithm>
+
 #include "kernels/i2r/format.h"
 
 namespace tritbench::i2r {
@@ -149,6 +151,14 @@ void gemm_avx512vnni(const GemmArgs& a) {
   // m0 is a multiple of 64 (the registry row's row_multiple); the last quad may be partly padding.
   const std::int64_t u0 = a.m0 / kQuadRows, u1 = (a.m1 + kQuadRows - 1) / kQuadRows;
   const std::int64_t per_block = a.block_rows / kQuadRows;
+  if (a.prefetch > 0) {
+    // The loop prefetches pf bytes ahead of itself, so it would start with pf bytes of demand
+    // misses: ask for them at once (only within this call's rows; a prefetch never faults, but
+    // the look-ahead in the loop is the only one allowed past the end).
+    const std::uint8_t* p = a.w + u0 * a.Kp * 16;
+    const std::int64_t n = std::min(a.prefetch, (u1 - u0) * a.Kp * 16);
+    for (std::int64_t i = 0; i < n; i += 64) _mm_prefetch(reinterpret_cast<const char*>(p + i), _MM_HINT_T1);
+  }
   for (std::int64_t ub = u0; ub < u1; ub += per_block) {
     const std::int64_t ue = ub + per_block < u1 ? ub + per_block : u1;
     for (std::int64_t n = 0; n < a.N; ++n) gemv_token(a, n, ub, ue, n == 0 ? a.prefetch : 0);
