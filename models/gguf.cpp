@@ -1,5 +1,7 @@
 #include "models/gguf.h"
 
+#include "models/file_map.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -529,14 +531,6 @@ std::string GgufTensorInfo::shape_str() const {
 
 namespace {
 
-struct Mapping {
-  void* addr = nullptr;
-  std::size_t size = 0;
-  ~Mapping() {
-    if (addr) ::munmap(addr, size);
-  }
-};
-
 }  // namespace
 
 std::shared_ptr<const GgufFile> GgufFile::open(const std::string& path) {
@@ -558,7 +552,7 @@ std::shared_ptr<const GgufFile> GgufFile::open(const std::string& path) {
     throw GgufError(path + ": header: the file has " + str(size) +
                     " bytes, expected at least 24 (magic, version, tensor and KV counts)");
   }
-  auto map = std::make_shared<Mapping>();
+  auto map = std::make_shared<FileMap>();
   map->addr = ::mmap(nullptr, static_cast<std::size_t>(size), PROT_READ, MAP_PRIVATE, fd, 0);
   const int err = errno;
   ::close(fd);
@@ -586,12 +580,7 @@ std::shared_ptr<const GgufFile> GgufFile::parse(std::vector<std::uint8_t> bytes,
 }
 
 void GgufFile::release(const std::uint8_t* p, std::uint64_t n) const {
-  if (!mmapped_ || !p || n == 0) return;
-  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
-  const auto a = reinterpret_cast<std::uintptr_t>(p);
-  const std::uintptr_t first = (a + page - 1) / page * page, last = (a + n) / page * page;
-  // A read-only private file mapping has no modified pages, so dropping them loses nothing.
-  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+  if (mmapped_) drop_file_pages(p, n);
 }
 
 void GgufFile::fail(const std::string& what) const { throw GgufError(path_ + ": " + what); }

@@ -461,6 +461,13 @@ bool HfSource::has(const std::string& name) const {
   return it != entries_.end() && it->second.t;
 }
 
+void HfSource::release(const std::string& name) const {
+  const auto it = entries_.find(name);
+  if (it == entries_.end()) return;
+  if (it->second.t) ckpt_->release(*it->second.t);
+  if (it->second.scale) ckpt_->release(*it->second.scale);
+}
+
 TernaryMatrix HfSource::ternary(const std::string& name) const {
   if (!is_bitlinear_weight(name))
     throw HfError(folder_ + ": '" + name + "' is not a BitLinear weight");

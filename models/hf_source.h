@@ -109,6 +109,7 @@ class HfSource : public WeightSource {
   TernaryMatrix ternary(const std::string& name) const override;
   DenseTensor dense(const std::string& name) const override;
   bool has(const std::string& name) const override;
+  void release(const std::string& name) const override;
   const TokenizerSpec* tokenizer() const override {
     return vocab_.tokens.empty() ? nullptr : &vocab_;
   }

@@ -1,5 +1,7 @@
 #include "models/safetensors.h"
 
+#include "models/file_map.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -53,14 +55,6 @@ std::string quote(const std::string& s) {
 }
 
 std::string str(std::uint64_t v) { return std::to_string(v); }
-
-struct Mapping {
-  void* addr = nullptr;
-  std::size_t size = 0;
-  ~Mapping() {
-    if (addr) ::munmap(addr, size);
-  }
-};
 
 }  // namespace
 
@@ -149,7 +143,7 @@ std::shared_ptr<const SafetensorsFile> SafetensorsFile::open(const std::string& 
     throw SafetensorsError(path + ": not a readable regular file (expected a .safetensors file)");
   }
   const auto size = static_cast<std::uint64_t>(st.st_size);
-  auto map = std::make_shared<Mapping>();
+  auto map = std::make_shared<FileMap>();
   std::shared_ptr<SafetensorsFile> f(new SafetensorsFile());
   f->path_ = path;
   if (size > 0) {
@@ -164,6 +158,7 @@ std::shared_ptr<const SafetensorsFile> SafetensorsFile::open(const std::string& 
   }
   ::close(fd);
   f->mapping_ = map;
+  f->mmapped_ = true;
   f->parse_all(static_cast<const std::uint8_t*>(map->addr), size);
   return f;
 }
@@ -395,6 +390,15 @@ std::vector<std::string> SafetensorsCheckpoint::names() const {
   std::vector<std::string> v;
   for (const auto& [k, _] : tensors_) v.push_back(k);
   return v;
+}
+
+void SafetensorsFile::release(const StTensor& t) const {
+  if (mmapped_) drop_file_pages(t.data, t.bytes());
+}
+
+void SafetensorsCheckpoint::release(const StTensor& t) const {
+  for (const auto& f : files_)
+    if (f->path() == t.file) f->release(t);
 }
 
 std::shared_ptr<const void> SafetensorsCheckpoint::mapping_of(const StTensor& t) const {

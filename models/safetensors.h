@@ -90,6 +90,9 @@ class SafetensorsFile {
   const StTensor* find(const std::string& name) const;
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   std::shared_ptr<const void> mapping() const { return mapping_; }
+  // Drops this process's pages of t's bytes when the file is mmapped (see GgufFile::release);
+  // a no-op for files parsed from memory.
+  void release(const StTensor& t) const;
 
  private:
   SafetensorsFile() = default;
@@ -101,6 +104,7 @@ class SafetensorsFile {
   std::map<std::string, std::size_t> index_;
   std::map<std::string, std::string> metadata_;
   std::shared_ptr<const void> mapping_;
+  bool mmapped_ = false;
 };
 
 // Writes a safetensors file (for tests and tools): tensors in the given order, packed back to back,
@@ -128,6 +132,8 @@ class SafetensorsCheckpoint {
   std::size_t shards() const { return files_.size(); }
   // Pins the mapping of the file that holds `t`.
   std::shared_ptr<const void> mapping_of(const StTensor& t) const;
+  // SafetensorsFile::release for the file that holds t.
+  void release(const StTensor& t) const;
 
  private:
   std::string folder_;

@@ -201,6 +201,53 @@ TEST(Safetensors, WriteThenReadRoundTrip) {
   EXPECT_EQ(raw.size(), 8 + n + 24 + 6 + 1 + 2);
 }
 
+// Resident KiB of this process's mapping that holds p (/proc/self/smaps), -1 if none does.
+long resident_kib(const void* p) {
+  std::ifstream in("/proc/self/smaps");
+  const auto a = reinterpret_cast<std::uintptr_t>(p);
+  std::string line;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    unsigned long lo = 0, hi = 0;
+    char dash = 0;
+    std::istringstream head(line);
+    if (head >> std::hex >> lo >> dash >> hi && dash == '-') {
+      inside = lo <= a && a < hi;
+      continue;
+    }
+    if (inside && line.rfind("Rss:", 0) == 0) return std::stol(line.substr(4));
+  }
+  return -1;
+}
+
+// Releasing a tensor drops its pages from the resident set of an mmapped file and changes nothing
+// it reads; a file parsed from memory is left alone (dropping heap pages would zero them).
+TEST(Safetensors, ReleaseDropsResidentPagesNotData) {
+  TempDir tmp;
+  std::vector<float> v(64 * 1024);
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i % 1000) - 500.0f;
+  const std::string path = tmp.path("big.safetensors");
+  write_safetensors(path, {{"w", StDType::kF32, {256, 256}, bytes_of(v)}});
+  auto read_all = [](const StTensor& t) {
+    std::vector<float> out(static_cast<std::size_t>(t.elements()));
+    t.to_float(0, t.elements(), out.data());
+    return out;
+  };
+  const auto f = SafetensorsFile::open(path);
+  const StTensor& t = *f->find("w");
+  ASSERT_EQ(read_all(t), v);
+  const long before = resident_kib(t.data);
+  ASSERT_GE(before, 250) << "the 256 KiB tensor was just read";
+  f->release(t);
+  EXPECT_LE(resident_kib(t.data), 8) << "whole pages of the tensor still resident";
+  EXPECT_EQ(read_all(t), v) << "released pages must read back the same";
+
+  const std::string raw = read_text(path);
+  const auto m = SafetensorsFile::parse({raw.begin(), raw.end()}, "mem.safetensors");
+  m->release(*m->find("w"));
+  EXPECT_EQ(read_all(*m->find("w")), v);
+}
+
 TEST(Safetensors, BadFilesAreRefusedByField) {
   auto expect = [](const std::vector<std::uint8_t>& b, const std::vector<std::string>& frags) {
     expect_error<SafetensorsError>([&] { SafetensorsFile::parse(b, "bad.safetensors"); },
