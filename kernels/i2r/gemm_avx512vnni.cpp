@@ -15,9 +15,10 @@
 // 8-token micro-kernel on a decoded panel reached the same vpdpbusd rate at batch 128 and lost at
 // batch 4..16 to its decoding), because both run at the multiply peak.
 //
-// Tile (tiles.cpp): br sets the block, pf a software prefetch (to L2) pf bytes ahead in the quad
-// stream during the first token's pass over a block (later tokens find the block in L2). Neither
-// is on by default: see README.md ("Prefetch") for the side-by-side numbers behind that.
+// Tile (tiles.cpp): br sets the block (default about kBlockBytes of weights), pf a software
+// prefetch (to L2) pf bytes ahead in the quad stream during the first token's pass over a block
+// (later tokens find the block in L2). pf is off unless a tile sets it (i2r_pf__avx512vnni: 4096):
+// see README.md ("Prefetch") for the side-by-side numbers behind that.
 //
 // Why inline assembly for the hot loop: GCC 12 keeps two copies of the 16 accumulators of this
 // loop (a register-to-register move per accumulator per iteration, measured: about half the
@@ -31,7 +32,6 @@
 namespace tritbench::i2r {
 
 namespace {
-
 
 #define TB_ZMM(i) "%%zmm" #i
 #define TB_ZERO(i) "vpxord " TB_ZMM(i) ", " TB_ZMM(i) ", " TB_ZMM(i) "\n\t"
