@@ -91,6 +91,10 @@ struct TileSpace {
   bool pack_uses_tile = true;
 };
 
+// The candidates of a row that states one tile: none, so the tuner and tuning files leave the row
+// alone while --tile can still override it.
+inline std::vector<TileConfig> no_tile_candidates(std::int64_t, std::int64_t, std::int64_t) { return {}; }
+
 struct KernelInfo;
 
 // Weights in a kernel's own layout. Created by KernelInfo::pack; read-only afterwards, shared by

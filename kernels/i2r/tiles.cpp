@@ -50,11 +50,9 @@ std::vector<TileConfig> candidates(std::int64_t, std::int64_t K, std::int64_t N)
   return c;
 }
 
-std::vector<TileConfig> no_candidates(std::int64_t, std::int64_t, std::int64_t) { return {}; }
-
 }  // namespace
 
 const TileSpace kTiles{check, effective, candidates, false};
-const TileSpace kTilesFixed{check, effective, no_candidates, false};
+const TileSpace kTilesFixed{check, effective, no_tile_candidates, false};
 
 }  // namespace tritbench::i2r

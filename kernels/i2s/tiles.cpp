@@ -132,7 +132,6 @@ TileConfig effective_avx2(const TileConfig& t, std::int64_t M, std::int64_t K, s
 std::vector<TileConfig> candidates_avx2(std::int64_t M, std::int64_t K, std::int64_t N) {
   return candidates(rules_avx2(), M, K, N);
 }
-std::vector<TileConfig> no_candidates(std::int64_t, std::int64_t, std::int64_t) { return {}; }
 
 }  // namespace
 
@@ -141,7 +140,7 @@ const TileSpace kTilesAvx512Vnni{check_avx512vnni, effective_avx512vnni, candida
 const TileSpace kTilesAvx2{check_avx2, effective_avx2, candidates_avx2, false};
 // The same tiles for rows that state one tiling (bitnet.cpp's): no candidates, so the tuner and
 // tuning files leave them alone (kernels/runtime/tuning.h), while --tile can still override them.
-const TileSpace kTilesAvx512VnniFixed{check_avx512vnni, effective_avx512vnni, no_candidates, false};
-const TileSpace kTilesAvx2Fixed{check_avx2, effective_avx2, no_candidates, false};
+const TileSpace kTilesAvx512VnniFixed{check_avx512vnni, effective_avx512vnni, no_tile_candidates, false};
+const TileSpace kTilesAvx2Fixed{check_avx2, effective_avx2, no_tile_candidates, false};
 
 }  // namespace tritbench::i2s
