@@ -208,8 +208,27 @@ def kernel_name(r):
 
 
 def colors(names):
-    cmap = plt.get_cmap("tab10" if len(names) <= 10 else "tab20")
-    return {n: cmap(i % cmap.N) for i, n in enumerate(names)}
+    """A distinct colour per name: tab10 up to 10 names, else tab20, tab20b and tab20c in turn
+    (60 colours; a sweep over the whole registry has 27 rows)."""
+    if len(names) <= 10:
+        palette = [plt.get_cmap("tab10")(i) for i in range(10)]
+    else:
+        palette = [plt.get_cmap(m)(i) for m in ("tab20", "tab20b", "tab20c") for i in range(20)]
+    return {n: palette[i % len(palette)] for i, n in enumerate(names)}
+
+
+def side_legend(fig, handles, labels, title, axes_bottom=0.03):
+    """A figure legend right of the panels, in as many columns as its height needs, and the panels
+    laid out in what is left (an axes legend this tall made tight_layout squash every panel)."""
+    fig_w, fig_h = fig.get_size_inches()
+    rows_fit = max(1, int((fig_h - 0.6) / 0.19))
+    ncol = max(1, math.ceil(len(labels) / rows_fit))
+    longest = max((len(lbl) for lbl in labels), default=10)
+    width_in = ncol * (0.062 * max(longest, len(title) // max(1, ncol)) + 0.55) + 0.15
+    right = max(0.45, 1.0 - width_in / fig_w)
+    fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(right, 0.995), fontsize=8, ncol=ncol,
+               title=title, title_fontsize=8, frameon=True)
+    return right
 
 
 def plain_number(v, _pos=None):
@@ -234,9 +253,9 @@ def log_ticks(axis, fmt=plain_number):
     axis.set_tick_params(which="minor", labelsize=7)
 
 
-def finish(fig, caption, out, rect_bottom=0.03):
+def finish(fig, caption, out, rect_bottom=0.03, rect_right=1.0):
     fig.text(0.01, 0.006, caption, ha="left", va="bottom", fontsize=7, color="0.3")
-    fig.tight_layout(rect=(0, rect_bottom, 1, 1))
+    fig.tight_layout(rect=(0, rect_bottom, rect_right, 1))
     fig.savefig(out, dpi=110)
     plt.close(fig)
 
@@ -253,23 +272,25 @@ def shape_label(r):
 def plot_time(data, rows, out):
     kernels = sorted({kernel_name(r) for r in rows})
     col = colors(kernels)
-    combos = sorted({(r["batch"], r["threads"]) for r in rows})
+    # Cold before hot: a batch-1 sweep usually has both, and their bars must not share a panel.
+    combos = sorted({(r["batch"], r["threads"], bool(r["hot"])) for r in rows})
     shapes = []
     for r in rows:
         key = (r["M"], r["K"])
         if key not in [s[0] for s in shapes]:
             shapes.append((key, shape_label(r)))
-    # One panel per (batch, threads), stacked; legend to the right of the top panel.
+    # One panel per (batch, threads, hot), stacked; the legend right of them.
     panel_w = max(6.0, 0.14 * len(shapes) * len(kernels) + 1.5)
-    fig, axes = plt.subplots(len(combos), 1, squeeze=False, figsize=(panel_w + 3.2, 3.3 * len(combos) + 0.6))
+    fig, axes = plt.subplots(len(combos), 1, squeeze=False, figsize=(panel_w + 3.2, 3.0 * len(combos) + 0.6))
     width = 0.8 / len(kernels)
-    for pi, (b, t) in enumerate(combos):
+    for pi, (b, t, h) in enumerate(combos):
         ax = axes[pi][0]
         for ki, k in enumerate(kernels):
             xs, ys, lo, hi = [], [], [], []
             for si, (key, _) in enumerate(shapes):
                 for r in rows:
-                    if kernel_name(r) == k and (r["M"], r["K"]) == key and r["batch"] == b and r["threads"] == t:
+                    if (kernel_name(r) == k and (r["M"], r["K"]) == key and r["batch"] == b and r["threads"] == t
+                            and bool(r["hot"]) == h):
                         y = r["median_seconds"] * 1e6
                         sd = (r.get("stddev_seconds") or 0) * 1e6
                         xs.append(si - 0.4 + width * (ki + 0.5))
@@ -283,19 +304,20 @@ def plot_time(data, rows, out):
         ax.set_xticks(range(len(shapes)))
         ax.set_xticklabels([lbl for _, lbl in shapes], fontsize=8)
         ax.set_ylabel("GEMM time per call, us\n(median, log scale)", fontsize=9)
-        hot = {r["hot"] for r in rows if r["batch"] == b and r["threads"] == t}
         ax.set_title("batch %d, %d thread%s, weights %s" % (
-            b, t, "" if t == 1 else "s", " + ".join("hot" if h else "cold (rotating)" for h in sorted(hot))),
+            b, t, "" if t == 1 else "s", "hot (in cache)" if h else "cold (rotating through DRAM)"),
             fontsize=10, loc="left")
         ax.grid(axis="y", which="major", alpha=0.35)
         ax.grid(axis="y", which="minor", alpha=0.12)
         ax.set_xlim(-0.5, len(shapes) - 0.5)
         log_ticks(ax.yaxis)
     axes[-1][0].set_xlabel("weight shape (M output rows x K inputs)", fontsize=9)
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    axes[0][0].legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
-                      title="kernel (as run)", title_fontsize=8)
-    finish(fig, data.caption() + " | whiskers: stddev over repetitions", out, 0.015)
+    seen = {}
+    for a in axes[:, 0]:
+        for hd, lbl in zip(*a.get_legend_handles_labels()):
+            seen.setdefault(lbl, hd)
+    right = side_legend(fig, list(seen.values()), list(seen.keys()), "kernel (as run)")
+    finish(fig, data.caption() + " | whiskers: stddev over repetitions", out, 0.015, right)
 
 
 def plot_roofline(data, rows, out):
@@ -303,7 +325,7 @@ def plot_roofline(data, rows, out):
     threads = sorted({r["threads"] for r in rows})
     kernels = sorted({kernel_name(r) for r in rows})
     col = colors(kernels)
-    fig, axes = plt.subplots(1, len(threads), squeeze=False, figsize=(6.6 * len(threads) + 2.6, 5.6))
+    fig, axes = plt.subplots(1, len(threads), squeeze=False, figsize=(6.6 * len(threads) + 2.6, 6.0))
     ai_all = [2.0 * r["M"] * r["K"] * r["batch"] / max(1, r["packed_bytes"]) for r in rows]
     lo, hi = min(ai_all) / 2, max(ai_all) * 2
     kernel_handles = {}
@@ -354,11 +376,16 @@ def plot_roofline(data, rows, out):
         if n_roof:
             ax.add_artist(ax.legend(handles[:n_roof], labels[:n_roof], fontsize=7, loc="upper left",
                                     title="this machine's ceilings", title_fontsize=7, framealpha=0.9))
-        for h, lbl in zip(handles[n_roof:], labels[n_roof:]):
-            kernel_handles.setdefault(lbl, h)
-    axes[0][-1].legend(list(kernel_handles.values()), list(kernel_handles.keys()), fontsize=8, loc="upper left",
-                       bbox_to_anchor=(1.02, 1.0), title="kernel (as run)", title_fontsize=8)
-    finish(fig, data.caption() + " | filled: cold weights (memory roof applies), open: hot", out)
+        for k in kernels:
+            if any(kernel_name(r) == k and r["threads"] == t for r in rows):
+                kernel_handles.setdefault(k, matplotlib.lines.Line2D([], [], ls="", marker="o", color=col[k]))
+    # One entry per kernel (its colour), and one per marker: cold and hot share a colour.
+    marks = {"cold weights (filled circle)": matplotlib.lines.Line2D([], [], ls="", marker="o", color="0.35"),
+             "hot weights (open square)": matplotlib.lines.Line2D([], [], ls="", marker="s", color="0.35",
+                                                                   markerfacecolor="none")}
+    kernel_handles.update(marks)
+    right = side_legend(fig, list(kernel_handles.values()), list(kernel_handles.keys()), "kernel (as run)")
+    finish(fig, data.caption() + " | filled: cold weights (memory roof applies), open: hot", out, 0.03, right)
 
 
 # --- end to end ---------------------------------------------------------------------------------
