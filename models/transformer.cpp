@@ -40,6 +40,8 @@ Transformer::Transformer(const WeightSource& src, const KernelInfo& kernel, Thre
                                   std::to_string(t.K) + ", expected " + std::to_string(M) + "x" + std::to_string(K));
     PackedWeights p = pack_weights(kernel, t);
     src.release(name);  // packed: the file's bytes are not needed in memory any more
+    arena_.adopt(p.data);  // in order of use, on huge pages (kernels/aligned.h)
+    arena_.adopt(p.extra);
     packed_bytes_ += p.bytes();
     return p;
   };

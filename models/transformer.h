@@ -64,6 +64,7 @@ class Transformer {
   ThreadPool* pool_;
   std::int64_t ctx_;
   std::int64_t pos_ = 0;
+  WeightArena arena_;  // the layers' packed matrices, end to end
   std::vector<Layer> layers_;
   DenseTensor embd_;
   std::vector<float> output_norm_;

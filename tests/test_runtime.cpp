@@ -1,6 +1,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "kernels/aligned.h"
 
 #include "kernels/cpu/cpu.h"
 #include "kernels/runtime/thread_pool.h"
@@ -40,6 +44,54 @@ TEST(ThreadPool, SplitRowsIsAlignedAndCovers) {
           EXPECT_TRUE(b[i] % mult == 0 || b[i] == M);
         }
       }
+}
+
+TEST(WeightArena, AdoptedBuffersKeepContentsLieInOrderAndOutliveTheArena) {
+  auto filled = [](std::size_t n, std::uint8_t seed) {
+    AlignedBuffer b(n);
+    for (std::size_t i = 0; i < n; ++i) b.data()[i] = static_cast<std::uint8_t>(seed + i * 7);
+    return b;
+  };
+  auto same = [](const AlignedBuffer& b, std::size_t n, std::uint8_t seed) {
+    if (b.size() != n) return false;
+    for (std::size_t i = 0; i < n; ++i)
+      if (b.data()[i] != static_cast<std::uint8_t>(seed + i * 7)) return false;
+    return true;
+  };
+  // Sizes: odd (tail padding), a 4 KiB multiple, one over half a block (a block of its own).
+  const std::size_t sizes[] = {1000, 8192, 70001, WeightArena::kBlockBytes / 2 + 100, 5};
+  std::vector<AlignedBuffer> bufs;
+  {
+    WeightArena arena;
+    for (std::size_t i = 0; i < std::size(sizes); ++i) {
+      bufs.push_back(filled(sizes[i], static_cast<std::uint8_t>(i)));
+      const std::uint8_t* before = bufs.back().data();
+      arena.adopt(bufs.back());
+      ASSERT_TRUE(bufs.back().in_arena()) << i;
+      EXPECT_NE(bufs.back().data(), before) << i;
+    }
+    // Small buffers follow each other on 4 KiB boundaries; the large one did not break the run.
+    auto addr = [&](std::size_t i) { return reinterpret_cast<std::uintptr_t>(bufs[i].data()); };
+    EXPECT_EQ(addr(0) % 4096, 0u);
+    EXPECT_EQ(addr(1), addr(0) + 4096);
+    EXPECT_EQ(addr(2), addr(1) + 8192);
+    EXPECT_EQ(addr(4), addr(2) + 73728);
+    EXPECT_EQ(addr(3) % (2u << 20), 0u);
+    // Readable zeros up to the next 64-byte line (a kernel's full-width tail load).
+    for (std::size_t j = 1000; j < 1024; ++j) EXPECT_EQ(bufs[0].data()[j], 0) << j;
+    AlignedBuffer empty;
+    arena.adopt(empty);
+    EXPECT_FALSE(empty.in_arena());
+  }  // the arena goes first: its blocks live on in the buffers (ASan would see a use after free)
+  for (std::size_t i = 0; i < std::size(sizes); ++i) EXPECT_TRUE(same(bufs[i], sizes[i], static_cast<std::uint8_t>(i))) << i;
+  // A copy is deep and owned; resizing a view detaches it.
+  AlignedBuffer copy = bufs[1];
+  EXPECT_FALSE(copy.in_arena());
+  EXPECT_TRUE(same(copy, sizes[1], 1));
+  bufs[2].resize(16);
+  EXPECT_FALSE(bufs[2].in_arena());
+  EXPECT_EQ(bufs[2].data()[15], 0);
+  EXPECT_TRUE(same(bufs[4], sizes[4], 4));  // its block is still held by the others
 }
 
 TEST(Cpu, DetectsAndNamesLevels) {

@@ -34,6 +34,7 @@ struct WeightSet {
   TileConfig tile;
   bool cold = false;
   std::vector<PackedWeights> copies;
+  std::unique_ptr<WeightArena> arena;  // the copies, end to end as a model's layers are
   double pack_seconds = 0;
 
   bool serves(const Spec& s) const {
@@ -55,6 +56,12 @@ void build(const Spec& s, std::int64_t rotate_bytes, WeightSet& ws) {
   const auto t0 = Clock::now();
   ws.copies.push_back(pack_weights(*s.kernel, w, &s.tile));
   ws.pack_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  ws.arena = std::make_unique<WeightArena>();
+  auto adopt = [&](PackedWeights& p) {
+    ws.arena->adopt(p.data);
+    ws.arena->adopt(p.extra);
+  };
+  adopt(ws.copies[0]);
   ws.pack = s.kernel->pack;
   ws.M = s.M;
   ws.K = s.K;
@@ -67,7 +74,10 @@ void build(const Spec& s, std::int64_t rotate_bytes, WeightSet& ws) {
     const auto bytes = static_cast<double>(ws.copies[0].bytes());
     const auto n = static_cast<std::int64_t>(std::ceil(span / std::max(1.0, bytes)));
     ws.copies.reserve(static_cast<std::size_t>(n));
-    for (std::int64_t i = 1; i < n; ++i) ws.copies.push_back(ws.copies[0]);
+    for (std::int64_t i = 1; i < n; ++i) {
+      ws.copies.push_back(ws.copies[0]);
+      adopt(ws.copies.back());
+    }
   }
 }
 
