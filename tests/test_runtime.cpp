@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "kernels/aligned.h"
@@ -29,6 +32,26 @@ TEST(ThreadPool, RunsEveryTaskOnceAndPropagatesExceptions) {
     EXPECT_EQ(after.load(), n);
   }
   EXPECT_THROW(ThreadPool(0), std::invalid_argument);
+}
+
+// Workers block on the condition variable after a few hundred microseconds idle; a run must wake
+// them (a lost notify would hang here and ctest's timeout would fail the test), including one
+// whose job throws.
+TEST(ThreadPool, WakesWorkersThatWentToSleep) {
+  for (int n : {2, 3}) {
+    ThreadPool pool(n);
+    std::vector<int> sum(n, 0);
+    for (int rep = 0; rep < 6; ++rep) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      pool.run([&](int i) { sum[i] += i + 1; });
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      EXPECT_THROW(pool.run([&](int i) {
+        if (i == n - 1) throw std::runtime_error("boom");
+      }),
+                   std::runtime_error);
+    }
+    for (int i = 0; i < n; ++i) EXPECT_EQ(sum[i], 6 * (i + 1));
+  }
 }
 
 TEST(ThreadPool, SplitRowsIsAlignedAndCovers) {

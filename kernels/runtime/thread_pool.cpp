@@ -25,21 +25,23 @@ inline void backoff(int spin) {
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads) {
   if (n_threads < 1) throw std::invalid_argument("ThreadPool: thread count must be >= 1");
+  done_ = std::make_unique<Done[]>(static_cast<std::size_t>(n_threads));
   for (int i = 1; i < n_threads; ++i) workers_.emplace_back([this, i] { worker(i); });
 }
 
-void ThreadPool::publish() {
+ThreadPool::~ThreadPool() {
+  job_.stop = true;
+  job_.generation.fetch_add(1, std::memory_order_seq_cst);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    generation_.fetch_add(1, std::memory_order_release);
   }
   cv_.notify_all();
+  for (auto& t : workers_) t.join();
 }
 
-ThreadPool::~ThreadPool() {
-  stop_.store(true);
-  publish();
-  for (auto& t : workers_) t.join();
+void ThreadPool::record_error() {
+  std::lock_guard<std::mutex> lock(error_mu_);
+  if (!error_) error_ = std::current_exception();
 }
 
 void ThreadPool::run_impl(Thunk thunk, void* ctx) {
@@ -47,44 +49,54 @@ void ThreadPool::run_impl(Thunk thunk, void* ctx) {
     thunk(ctx, 0);
     return;
   }
-  thunk_ = thunk;
-  ctx_ = ctx;
-  has_error_.store(false);
+  // Every worker finished the previous generation (the wait below), so nothing reads these now.
+  job_.thunk = thunk;
+  job_.ctx = ctx;
   error_ = nullptr;
-  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
-  publish();
+  const std::uint64_t g = job_.generation.load(std::memory_order_relaxed) + 1;
+  job_.generation.store(g, std::memory_order_seq_cst);
+  if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+    // Taking the mutex orders this after any sleeper's predicate check, so the notify is not lost.
+    { std::lock_guard<std::mutex> lock(mu_); }
+    cv_.notify_all();
+  }
   try {
     thunk(ctx, 0);
   } catch (...) {
-    if (!has_error_.exchange(true)) error_ = std::current_exception();
+    record_error();
   }
-  for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) backoff(spin);
+  for (int i = 1; i < n_threads_; ++i)
+    for (int spin = 0; done_[i].generation.load(std::memory_order_acquire) != g; ++spin) backoff(spin);
   if (error_) std::rethrow_exception(error_);
 }
 
 void ThreadPool::worker(int index) {
-  // Generation 0 is the one at construction. Reading generation_ here instead would lose the
+  // Generation 0 is the one at construction. Reading generation here instead would lose the
   // first job when run() is called before this thread gets scheduled.
   std::uint64_t seen = 0;
   for (;;) {
-    std::uint64_t g = generation_.load(std::memory_order_acquire);
+    std::uint64_t g = job_.generation.load(std::memory_order_acquire);
     for (int spin = 0; g == seen && spin < kSpinIterations; ++spin) {
       backoff(spin);
-      g = generation_.load(std::memory_order_acquire);
+      g = job_.generation.load(std::memory_order_acquire);
     }
     if (g == seen) {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+      sleepers_.fetch_add(1, std::memory_order_seq_cst);
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return job_.generation.load(std::memory_order_seq_cst) != seen; });
+      }
+      sleepers_.fetch_sub(1, std::memory_order_relaxed);
       continue;
     }
     seen = g;
-    if (stop_.load()) return;
+    if (job_.stop) return;
     try {
-      thunk_(ctx_, index);
+      job_.thunk(job_.ctx, index);
     } catch (...) {
-      if (!has_error_.exchange(true)) error_ = std::current_exception();
+      record_error();
     }
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    done_[index].generation.store(g, std::memory_order_release);
   }
 }
 
