@@ -1,5 +1,7 @@
 #include "models/ops.h"
 
+#include <immintrin.h>
+
 #include <cmath>
 
 #include "kernels/cpu/cpu.h"
@@ -106,7 +108,17 @@ void attention_head_scalar(const float* q, const float* k, const float* v, std::
 }
 
 void glu_relu2(float* g, const float* u, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; ++i) {
+  // maxps(g, 0) is exactly g > 0 ? g : +0 (NaN and -0 give +0), so this is the scalar loop below four
+  // lanes at a time. GCC leaves that loop scalar with a data-dependent branch ("control flow in
+  // loop"), which mispredicts on about half the elements of a real activation: measured 1.5% of a
+  // 2B-4T decode's samples, run on one thread while the other waits.
+  const __m128 zero = _mm_setzero_ps();
+  std::int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const __m128 r = _mm_max_ps(_mm_loadu_ps(g + i), zero);
+    _mm_storeu_ps(g + i, _mm_mul_ps(_mm_mul_ps(r, r), _mm_loadu_ps(u + i)));
+  }
+  for (; i < n; ++i) {
     const float r = g[i] > 0 ? g[i] : 0.0f;
     g[i] = r * r * u[i];
   }

@@ -10,6 +10,7 @@
 #include "harness/lib/e2e_check.h"
 #include "kernels/registry.h"
 #include "models/f16.h"
+#include "models/ops.h"
 #include "models/output.h"
 #include "models/transformer.h"
 #include "reference/forward.h"
@@ -197,6 +198,31 @@ TEST(F16, ConversionsRoundTripAndRoundToEven) {
   EXPECT_EQ(f32_to_bf16(1.0f), 0x3f80);
   EXPECT_EQ(bf16_to_f32(0x3f80), 1.0f);
   EXPECT_EQ(f32_to_bf16(1.0f + 0x1p-8f), 0x3f80);  // tie -> even
+}
+
+// The SIMD relu^2 GLU is the scalar definition bit for bit, specials and every tail length included.
+TEST(Ops, GluRelu2IsTheScalarDefinitionBitForBit) {
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<float> specials = {0.0f, -0.0f, 1.5f, -1.5f, inf, -inf, nan, 1e-40f, -1e-40f, 3e19f, 7.25f};
+  for (std::int64_t n = 0; n <= 19; ++n) {
+    std::vector<float> g(n), u(n);
+    for (std::int64_t i = 0; i < n; ++i) {
+      g[i] = specials[static_cast<std::size_t>(i) % specials.size()];
+      u[i] = specials[static_cast<std::size_t>(i * 5 + 3) % specials.size()];
+    }
+    std::vector<float> want(n);
+    for (std::int64_t i = 0; i < n; ++i) {
+      const float r = g[i] > 0 ? g[i] : 0.0f;
+      want[i] = r * r * u[i];
+    }
+    models::glu_relu2(g.data(), u.data(), n);
+    for (std::int64_t i = 0; i < n; ++i) {
+      std::uint32_t a, b;
+      std::memcpy(&a, &g[i], 4);
+      std::memcpy(&b, &want[i], 4);
+      EXPECT_EQ(a, b) << "n " << n << " element " << i;
+    }
+  }
 }
 
 TEST(Synthetic, DeterministicAndRealisticStatistics) {
