@@ -151,8 +151,11 @@ examples:
       for (auto N : batches)
         for (auto t : threads) {
           const int T = static_cast<int>(t);
-          std::vector<TileConfig> tiles = {k->tile};  // the row's default first
-          for (const auto& c : k->tiles->candidates(s.M, s.K, N)) tiles.push_back(c);
+          // The row's default first; a candidate that spells the same tile is not timed twice.
+          std::vector<TileConfig> tiles = {k->tile};
+          for (const auto& c : k->tiles->candidates(s.M, s.K, N))
+            if (std::none_of(tiles.begin(), tiles.end(), [&](const TileConfig& x) { return x.str() == c.str(); }))
+              tiles.push_back(c);
           std::cerr << "tune " << k->name << " " << s.M << "x" << s.K << " N=" << N << " t=" << T << ": "
                     << tiles.size() << " candidates\n";
           std::vector<Timed> timed = time_tiles(*k, s, N, T, hot, tiles, opts);

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -305,6 +306,31 @@ TEST(Cli, TuneWritesTheFileAndKernelsUseIt) {
   // A bad --tile is a usage error naming the key.
   const int rc = std::system((env + " " + TRITBENCH_CLI + " kernels -k i2s --tile zz=1 --no-roofline 2>&1 | grep -q zz").c_str());
   EXPECT_EQ(rc, 0) << "the error names the bad key";
+}
+
+// Each tunable row's tuner times every distinct tile once: a candidate spelling the row's default
+// (I2_R16's "pf=0" is its default) is not a second candidate.
+TEST(Cli, TuneTimesEachDistinctTileOnce) {
+  TempDir dir;
+  const std::string env = "TRITBENCH_RESULTS_DIR=" + dir.path;
+  const auto m = roofline::this_machine();
+  fs::create_directories(dir.path + "/roofline");
+  write_file_atomic(roofline::file_path(dir.path, m), synthetic_roofline().to_json().dump());
+  int tested = 0;
+  for (const auto& k : registry()) {
+    if (!k.tiles || !isa_runnable(k.isa)) continue;
+    std::set<std::string> distinct = {k.tile.str()};
+    for (const auto& c : k.tiles->candidates(128, 256, 1)) distinct.insert(c.str());
+    if (distinct.size() < 2) continue;
+    std::string text;
+    ASSERT_EQ(run_cli(env, "tune -k " + std::string(k.name) + " --shapes 128x256 -b 1 -t 1 -r 1 --min-time 0.0005 --hot",
+                      &text),
+              0);
+    EXPECT_NE(text.find(": " + std::to_string(distinct.size()) + " candidates"), std::string::npos)
+        << k.name << ": expected " << distinct.size() << " distinct tiles\n" << text;
+    ++tested;
+  }
+  if (tested == 0) GTEST_SKIP() << "no tunable row with two or more tiles runs here";
 }
 
 }  // namespace
