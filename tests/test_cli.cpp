@@ -12,19 +12,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/test_util.h"
+
 namespace tritbench {
 namespace {
 
-int run_cli(const std::string& args, std::string* out = nullptr, const std::string& env = "") {
-  const std::string cmd = env + " " + std::string(TRITBENCH_CLI) + " " + args + " 2>&1";
-  FILE* f = popen(cmd.c_str(), "r");
-  std::string text;
-  char buf[4096];
-  while (std::size_t n = fread(buf, 1, sizeof buf, f)) text.append(buf, n);
-  const int status = pclose(f);
-  if (out) *out = text;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+using test::TempDir;
+using test::run_cli;
 
 TEST(Cli, HelpAndList) {
   std::string out;
@@ -124,21 +118,20 @@ TEST(Cli, CheckSaysOneAndTwoThreadsAreBitIdenticalAndRepeats) {
 }
 
 TEST(Cli, UnwritableResultsDirectoryIsAClearError) {
-  const auto dir = std::filesystem::temp_directory_path() / ("tritbench-cli-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
+  const TempDir tmp;
+  const auto& dir = tmp.root();
   std::ofstream(dir / "e.json") << R"({"checks": {"e2e": {"model": "synthetic:tiny", "steps": 2}}})";
   std::ofstream(dir / "file") << "not a directory";
   std::string out;
   EXPECT_EQ(run_cli("run " + (dir / "e.json").string() + " --results-dir " + (dir / "file").string(), &out), 2) << out;
   EXPECT_NE(out.find("cannot create results folder"), std::string::npos) << out;
-  std::filesystem::remove_all(dir);
 }
 
 // Results are written to a temporary file and renamed: killing a run at any moment leaves the
 // previous file intact or the new one complete, never a torn file.
 TEST(Cli, KilledRunNeverLeavesATornResultFile) {
-  const auto dir = std::filesystem::temp_directory_path() / ("tritbench-kill-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
+  const TempDir tmp;
+  const auto& dir = tmp.root();
   std::ofstream(dir / "e.json") << R"({"sweeps": [{"kernels": "naive", "shapes": "64x64", "batch": [1,2,3,4,5,6,7,8,9,10,11,12],
     "hot": true, "repetitions": 2, "min_time": 0.02}]})";
   const auto out = dir / "out.json";
@@ -156,7 +149,6 @@ TEST(Cli, KilledRunNeverLeavesATornResultFile) {
     const auto j = nlohmann::json::parse(std::ifstream(out));  // throws on a torn file
     EXPECT_TRUE(j.contains("previous") || j.contains("sweeps")) << "delay " << delay_ms;
   }
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -9,21 +9,15 @@
 #include <fstream>
 
 #include "harness/lib/external.h"
+#include "tests/test_util.h"
 
 namespace tritbench {
 namespace {
 
-namespace fs = std::filesystem;
+using test::TempDir;
+using test::run_cli;
 
-int run_cli(const std::string& args, std::string* out) {
-  FILE* f = popen((std::string(TRITBENCH_CLI) + " " + args + " 2>&1").c_str(), "r");
-  std::string text;
-  char buf[4096];
-  while (std::size_t n = fread(buf, 1, sizeof buf, f)) text.append(buf, n);
-  const int status = pclose(f);
-  *out = text;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+namespace fs = std::filesystem;
 
 void write_script(const fs::path& p, const std::string& body) {
   std::ofstream(p) << "#!/bin/sh\n" << body;
@@ -55,8 +49,8 @@ TEST(External, ParsesLlamaBenchJsonAndRefusesGarbage) {
 }
 
 TEST(External, SideBySideThroughTheCli) {
-  const fs::path dir = fs::temp_directory_path() / ("tritbench-ext-" + std::to_string(getpid()));
-  fs::create_directories(dir);
+  const TempDir tmp;
+  const fs::path& dir = tmp.root();
   const fs::path model = dir / "tiny.gguf", stub = dir / "llama-bench", args_seen = dir / "args";
   std::string out;
   ASSERT_EQ(run_cli("synth --preset tiny -q -o " + model.string(), &out), 0) << out;
@@ -79,7 +73,6 @@ TEST(External, SideBySideThroughTheCli) {
   EXPECT_NE(out.find("exited with status 3"), std::string::npos) << out;
   EXPECT_EQ(run_cli("e2e --synthetic tiny --external-llama-bench " + stub.string(), &out), 2);
   EXPECT_NE(out.find("needs -m FILE"), std::string::npos) << out;
-  fs::remove_all(dir);
 }
 
 }  // namespace

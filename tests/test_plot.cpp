@@ -11,38 +11,23 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/test_util.h"
+
 namespace tritbench {
 namespace {
+
+using test::TempDir;
+using test::run_command;
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 const char* const kPython = "/usr/bin/python3";
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("tritbench-plot-" + std::to_string(getpid()) + "-" +
-                                        std::to_string(reinterpret_cast<std::uintptr_t>(this)));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
-
-int run(const std::string& cmd, std::string* out) {
-  FILE* f = popen((cmd + " 2>&1").c_str(), "r");
-  std::string text;
-  char buf[4096];
-  while (std::size_t n = fread(buf, 1, sizeof buf, f)) text.append(buf, n);
-  const int status = pclose(f);
-  if (out) *out = text;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 // Empty if the plotting toolchain is there, else what is missing and how to get it.
 std::string missing_python() {
   std::string out;
-  if (run(std::string(kPython) + " -c 'import matplotlib'", &out) == 0) return "";
+  if (run_command(std::string(kPython) + " -c 'import matplotlib'", &out) == 0) return "";
   return std::string(kPython) + " cannot import matplotlib (install python3-matplotlib, e.g. with "
          "scripts/setup.sh): " + out;
 }
@@ -52,7 +37,7 @@ std::string missing_python() {
   FAIL() << why
 
 int plot(const fs::path& file, const fs::path& out_dir, std::string* out) {
-  return run(std::string(kPython) + " " TRITBENCH_SOURCE_DIR "/scripts/plot.py " + file.string() + " --out " +
+  return run_command(std::string(kPython) + " " TRITBENCH_SOURCE_DIR "/scripts/plot.py " + file.string() + " --out " +
                  out_dir.string(),
              out);
 }
@@ -130,11 +115,11 @@ TEST(Plot, RunFileGivesAllFourPlots) {
   const json run = {{"experiment", "fixture"}, {"started", "2025-01-01T00:00:00Z"}, {"environment", environment()},
                     {"checks", json::array({{{"kind", "check"}, {"kernel", "i2s__avx2"}, {"ok", true}}})},
                     {"sweeps", sweep_rows()}, {"e2e", e2e_rows()}};
-  write(d.path / "run.json", run.dump(2));
+  write(d.root() / "run.json", run.dump(2));
   std::string out;
-  ASSERT_EQ(plot(d.path / "run.json", d.path / "png", &out), 0) << out;
+  ASSERT_EQ(plot(d.root() / "run.json", d.root() / "png", &out), 0) << out;
   for (const char* kind : {"time", "roofline", "threads", "sizes"}) {
-    const fs::path png = d.path / "png" / (std::string("run-") + kind + ".png");
+    const fs::path png = d.root() / "png" / (std::string("run-") + kind + ".png");
     EXPECT_TRUE(is_png(png)) << png << "\n" << out;
     EXPECT_NE(out.find(png.string()), std::string::npos) << "the PNG is named on stdout:\n" << out;
   }
@@ -150,17 +135,17 @@ TEST(Plot, KernelsAndE2eFilesGiveTheirPlotsAndSkipTheOthers) {
   const json ceilings = json::array(
       {{{"threads", 1}, {"read_gbps", 40.0}, {"int8_peak_gops", {{"scalar", 100.0}, {"avx2", 400.0}}}},
        {{"threads", 2}, {"read_gbps", 70.0}, {"int8_peak_gops", {{"scalar", 200.0}, {"avx2", 800.0}}}}});
-  write(d.path / "kernels.json",
+  write(d.root() / "kernels.json",
         json{{"environment", environment()},
              {"roofline", {{"measured_at", "2025-01-01T00:00:00Z"}, {"ceilings", ceilings}}},
              {"tuning_file", nullptr},
              {"results", rows}}
             .dump(2));
   std::string out;
-  ASSERT_EQ(plot(d.path / "kernels.json", d.path, &out), 0) << out;
-  EXPECT_TRUE(is_png(d.path / "kernels-time.png")) << out;
-  EXPECT_TRUE(is_png(d.path / "kernels-roofline.png")) << out;
-  EXPECT_FALSE(fs::exists(d.path / "kernels-threads.png")) << out;
+  ASSERT_EQ(plot(d.root() / "kernels.json", d.root(), &out), 0) << out;
+  EXPECT_TRUE(is_png(d.root() / "kernels-time.png")) << out;
+  EXPECT_TRUE(is_png(d.root() / "kernels-roofline.png")) << out;
+  EXPECT_FALSE(fs::exists(d.root() / "kernels-threads.png")) << out;
   EXPECT_NE(out.find("skipped the threads plot: no e2e rows"), std::string::npos) << out;
   EXPECT_NE(out.find("skipped the sizes plot: no e2e rows"), std::string::npos) << out;
 
@@ -168,20 +153,20 @@ TEST(Plot, KernelsAndE2eFilesGiveTheirPlotsAndSkipTheOthers) {
   json one = json::array();
   for (const auto& r : e2e_rows())
     if (r["model"] == "tiny") one.push_back(r);
-  write(d.path / "e2e.json", json{{"environment", environment()}, {"results", one}}.dump(2));
-  ASSERT_EQ(plot(d.path / "e2e.json", d.path, &out), 0) << out;
-  EXPECT_TRUE(is_png(d.path / "e2e-threads.png")) << out;
-  EXPECT_FALSE(fs::exists(d.path / "e2e-sizes.png")) << out;
+  write(d.root() / "e2e.json", json{{"environment", environment()}, {"results", one}}.dump(2));
+  ASSERT_EQ(plot(d.root() / "e2e.json", d.root(), &out), 0) << out;
+  EXPECT_TRUE(is_png(d.root() / "e2e-threads.png")) << out;
+  EXPECT_FALSE(fs::exists(d.root() / "e2e-sizes.png")) << out;
   EXPECT_NE(out.find("skipped the sizes plot: e2e rows cover one model (tiny)"), std::string::npos) << out;
   EXPECT_NE(out.find("skipped the time plot: no kernel sweep rows"), std::string::npos) << out;
 
   // The same rows as `-o jsonl` (one row per line), over both models: sizes too.
   std::string lines;
   for (const auto& r : e2e_rows()) lines += r.dump() + "\n";
-  write(d.path / "e2e-both.jsonl", lines);
-  ASSERT_EQ(plot(d.path / "e2e-both.jsonl", d.path, &out), 0) << out;
-  EXPECT_TRUE(is_png(d.path / "e2e-both-threads.png")) << out;
-  EXPECT_TRUE(is_png(d.path / "e2e-both-sizes.png")) << out;
+  write(d.root() / "e2e-both.jsonl", lines);
+  ASSERT_EQ(plot(d.root() / "e2e-both.jsonl", d.root(), &out), 0) << out;
+  EXPECT_TRUE(is_png(d.root() / "e2e-both-threads.png")) << out;
+  EXPECT_TRUE(is_png(d.root() / "e2e-both-sizes.png")) << out;
 }
 
 TEST(Plot, BrokenFilesExit2NamingFileAndField) {
@@ -190,43 +175,43 @@ TEST(Plot, BrokenFilesExit2NamingFileAndField) {
   std::string out;
   json rows = e2e_rows();
   rows[3].erase("mean_tps");
-  write(d.path / "no-tps.json", json{{"e2e", rows}}.dump());
-  EXPECT_EQ(plot(d.path / "no-tps.json", d.path, &out), 2) << out;
+  write(d.root() / "no-tps.json", json{{"e2e", rows}}.dump());
+  EXPECT_EQ(plot(d.root() / "no-tps.json", d.root(), &out), 2) << out;
   EXPECT_NE(out.find("no-tps.json: e2e[3]: field 'mean_tps' missing"), std::string::npos) << out;
 
   rows = sweep_rows();
   rows[1]["M"] = "640";
-  write(d.path / "bad-m.json", json{{"results", rows}}.dump());
-  EXPECT_EQ(plot(d.path / "bad-m.json", d.path, &out), 2) << out;
+  write(d.root() / "bad-m.json", json{{"results", rows}}.dump());
+  EXPECT_EQ(plot(d.root() / "bad-m.json", d.root(), &out), 2) << out;
   EXPECT_NE(out.find("bad-m.json: results[1]: field 'M' must be an integer"), std::string::npos) << out;
 
-  write(d.path / "truncated.json", "{\"sweeps\": [");
-  EXPECT_EQ(plot(d.path / "truncated.json", d.path, &out), 2) << out;
+  write(d.root() / "truncated.json", "{\"sweeps\": [");
+  EXPECT_EQ(plot(d.root() / "truncated.json", d.root(), &out), 2) << out;
   EXPECT_NE(out.find("truncated.json: not valid JSON"), std::string::npos) << out;
 
-  write(d.path / "other.json", "{\"name\": \"not a result\"}");
-  EXPECT_EQ(plot(d.path / "other.json", d.path, &out), 2) << out;
+  write(d.root() / "other.json", "{\"name\": \"not a result\"}");
+  EXPECT_EQ(plot(d.root() / "other.json", d.root(), &out), 2) << out;
   EXPECT_NE(out.find("other.json: no field 'sweeps', 'e2e' or 'results'"), std::string::npos) << out;
-  for (const auto& e : fs::directory_iterator(d.path)) EXPECT_NE(e.path().extension(), ".png") << e.path();
+  for (const auto& e : fs::directory_iterator(d.root())) EXPECT_NE(e.path().extension(), ".png") << e.path();
 }
 
 // What `tritbench run` writes today, straight from the CLI: the plots keep up with its fields.
 TEST(Plot, RealRunOutput) {
   REQUIRE_PYTHON();
   TempDir d;
-  write(d.path / "mini.json", R"({"sweeps": [{"kernels": "i2s", "shapes": "64x256", "batch": [1], "threads": [1, 2],
+  write(d.root() / "mini.json", R"({"sweeps": [{"kernels": "i2s", "shapes": "64x256", "batch": [1], "threads": [1, 2],
       "hot": true, "repetitions": 2, "min_time": 0.001}],
     "e2e": [{"model": "synthetic:tiny", "kernels": "i2s", "prompt": [8], "gen": [4], "threads": [1, 2], "repetitions": 2},
             {"model": "synthetic:tiny-silu", "kernels": "i2s", "prompt": [8], "gen": [4], "threads": [1, 2], "repetitions": 2}]})");
   std::string out;
-  ASSERT_EQ(run(std::string(TRITBENCH_CLI) + " run --no-roofline " + (d.path / "mini.json").string() + " --out " +
-                    (d.path / "r.json").string(),
+  ASSERT_EQ(run_command(std::string(TRITBENCH_CLI) + " run --no-roofline " + (d.root() / "mini.json").string() + " --out " +
+                    (d.root() / "r.json").string(),
                 &out),
             0)
       << out;
-  ASSERT_EQ(plot(d.path / "r.json", d.path, &out), 0) << out;
+  ASSERT_EQ(plot(d.root() / "r.json", d.root(), &out), 0) << out;
   for (const char* kind : {"time", "roofline", "threads", "sizes"})
-    EXPECT_TRUE(is_png(d.path / (std::string("r-") + kind + ".png"))) << kind << "\n" << out;
+    EXPECT_TRUE(is_png(d.root() / (std::string("r-") + kind + ".png"))) << kind << "\n" << out;
 }
 
 }  // namespace

@@ -30,32 +30,15 @@
 #include "models/vocab_synthetic.h"
 #include "reference/quantize.h"
 #include "reference/rng.h"
+#include "tests/test_util.h"
 
 namespace tritbench::models {
 namespace {
 
+using test::TempDir;
+
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) / ("tritbench_real_" + std::to_string(::getpid()) + "_" +
-                                             info->test_suite_name() + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  ~TempDir() { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  std::string dir(const std::string& name) const {
-    fs::create_directories(dir_ / name);
-    return (dir_ / name).string();
-  }
-
- private:
-  fs::path dir_;
-};
 
 void write_text(const std::string& path, const std::string& s) {
   std::ofstream f(path, std::ios::binary);

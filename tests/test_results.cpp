@@ -11,35 +11,18 @@
 
 #include "harness/lib/compare.h"
 #include "harness/lib/experiment.h"
+#include "tests/test_util.h"
 
 namespace tritbench {
 namespace {
 
+using test::TempDir;
+using test::run_cli;
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("tritbench-test-" + std::to_string(getpid()) + "-" +
-                                        std::to_string(reinterpret_cast<std::uintptr_t>(this)));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
-
 void write(const fs::path& p, const std::string& s) { std::ofstream(p) << s; }
-
-int run_cli(const std::string& args, std::string* out = nullptr) {
-  const std::string cmd = std::string(TRITBENCH_CLI) + " " + args + " 2>&1";
-  FILE* f = popen(cmd.c_str(), "r");
-  std::string text;
-  char buf[4096];
-  while (std::size_t n = fread(buf, 1, sizeof buf, f)) text.append(buf, n);
-  const int status = pclose(f);
-  if (out) *out = text;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 TEST(Experiment, ParsesAndRefusesBadFieldsByPath) {
   const auto e = experiment::parse(json::parse(R"({"sweeps": [{"kernels": ["i2s", "naive"], "batch": [1, 8]}],
@@ -92,12 +75,12 @@ TEST(Compare, SelfIsWithinNoiseAndDoctoredCopyIsARegression) {
   b["checks"][1]["logits_digest"] = "00000000cafef00d";  // changed numbers
   b["checks"][0]["ok"] = false;
   b["checks"][0]["first_failure"] = "3 mismatches";
-  write(d.path / "a.json", a.dump());
-  write(d.path / "b.json", b.dump());
+  write(d.root() / "a.json", a.dump());
+  write(d.root() / "b.json", b.dump());
   std::string out;
-  EXPECT_EQ(run_cli("compare " + (d.path / "a.json").string() + " " + (d.path / "a.json").string(), &out), 0) << out;
+  EXPECT_EQ(run_cli("compare " + (d.root() / "a.json").string() + " " + (d.root() / "a.json").string(), &out), 0) << out;
   EXPECT_NE(out.find("0 faster, 0 slower, 3 within noise; 0 correctness differences"), std::string::npos) << out;
-  EXPECT_EQ(run_cli("compare " + (d.path / "a.json").string() + " " + (d.path / "b.json").string(), &out), 1) << out;
+  EXPECT_EQ(run_cli("compare " + (d.root() / "a.json").string() + " " + (d.root() / "b.json").string(), &out), 1) << out;
   EXPECT_NE(out.find("kernel i2s__avx2 64x256 N=1 t=1 hot"), std::string::npos) << out;
   EXPECT_NE(out.find("slower (REGRESSION)"), std::string::npos) << out;
   EXPECT_NE(out.find("logits digest changed 00000000deadbeef -> 00000000cafef00d"), std::string::npos) << out;
@@ -109,13 +92,13 @@ TEST(Compare, SelfIsWithinNoiseAndDoctoredCopyIsARegression) {
 
 TEST(Run, WritesResultsAndSummary) {
   TempDir d;
-  write(d.path / "mini.json", R"({"checks": {"e2e": {"model": "synthetic:tiny", "steps": 4}},
+  write(d.root() / "mini.json", R"({"checks": {"e2e": {"model": "synthetic:tiny", "steps": 4}},
     "sweeps": [{"kernels": "i2s", "shapes": "64x256", "batch": [1, 3], "hot": true, "repetitions": 2, "min_time": 0.001}],
     "e2e": [{"model": "synthetic:tiny", "kernels": "i2s", "prompt": [8], "gen": [4], "threads": [1], "repetitions": 2}]})");
   std::string out;
-  ASSERT_EQ(run_cli("run --no-roofline " + (d.path / "mini.json").string() + " --results-dir " + (d.path / "r").string(), &out), 0) << out;
+  ASSERT_EQ(run_cli("run --no-roofline " + (d.root() / "mini.json").string() + " --results-dir " + (d.root() / "r").string(), &out), 0) << out;
   std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(d.path / "r" / "mini")) files.push_back(e.path());
+  for (const auto& e : fs::directory_iterator(d.root() / "r" / "mini")) files.push_back(e.path());
   ASSERT_EQ(files.size(), 2u) << "a JSON and a Markdown file";
   fs::path jpath = files[0].extension() == ".json" ? files[0] : files[1];
   const json r = json::parse(std::ifstream(jpath));
@@ -136,12 +119,12 @@ TEST(Run, WritesResultsAndSummary) {
 TEST(Run, CtrlCKeepsWhatFinished) {
   TempDir d;
   // Many short items, so the interrupt lands between two of them.
-  write(d.path / "long.json", R"({"sweeps": [{"kernels": "naive", "shapes": "64x64", "batch": [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30],
+  write(d.root() / "long.json", R"({"sweeps": [{"kernels": "naive", "shapes": "64x64", "batch": [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30],
     "hot": true, "repetitions": 3, "min_time": 0.05}]})");
-  const fs::path out = d.path / "out.json";
+  const fs::path out = d.root() / "out.json";
   const pid_t pid = fork();
   if (pid == 0) {
-    const std::string exp = (d.path / "long.json").string(), o = out.string();
+    const std::string exp = (d.root() / "long.json").string(), o = out.string();
     execl(TRITBENCH_CLI, TRITBENCH_CLI, "run", exp.c_str(), "--out", o.c_str(), "--no-roofline", static_cast<char*>(nullptr));
     _exit(127);
   }
@@ -161,11 +144,11 @@ TEST(Run, CtrlCKeepsWhatFinished) {
 
 TEST(Run, BadExperimentFailsBeforeRunning) {
   TempDir d;
-  write(d.path / "bad.json", R"({"sweeps": [{"kernels": "no_such_kernel"}]})");
+  write(d.root() / "bad.json", R"({"sweeps": [{"kernels": "no_such_kernel"}]})");
   std::string out;
-  EXPECT_EQ(run_cli("run " + (d.path / "bad.json").string() + " --results-dir " + (d.path / "r").string(), &out), 2);
+  EXPECT_EQ(run_cli("run " + (d.root() / "bad.json").string() + " --results-dir " + (d.root() / "r").string(), &out), 2);
   EXPECT_NE(out.find("unknown kernel 'no_such_kernel'"), std::string::npos) << out;
-  EXPECT_FALSE(fs::exists(d.path / "r"));
+  EXPECT_FALSE(fs::exists(d.root() / "r"));
 }
 
 }  // namespace

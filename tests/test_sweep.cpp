@@ -16,20 +16,15 @@
 #include "harness/lib/roofline.h"
 #include "harness/lib/tuning_io.h"
 #include "kernels/registry.h"
+#include "tests/test_util.h"
 
 namespace tritbench {
 namespace {
 
-namespace fs = std::filesystem;
+using test::TempDir;
+using test::run_cli;
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "tritbench-test-XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+namespace fs = std::filesystem;
 
 roofline::MeasureOptions tiny() {
   roofline::MeasureOptions o;
@@ -82,14 +77,14 @@ TEST(Roofline, MeasuresEveryCeilingAndRoundTrips) {
 TEST(Roofline, SavedOnceThenReusedPerMachine) {
   TempDir dir;
   bool measured = false;
-  const auto first = roofline::load_or_measure(dir.path, false, tiny(), nullptr, &measured);
+  const auto first = roofline::load_or_measure(dir.path(), false, tiny(), nullptr, &measured);
   EXPECT_TRUE(measured);
-  const std::string path = roofline::file_path(dir.path, roofline::this_machine());
+  const std::string path = roofline::file_path(dir.path(), roofline::this_machine());
   ASSERT_TRUE(fs::exists(path)) << path;
-  const auto second = roofline::load_or_measure(dir.path, false, tiny(), nullptr, &measured);
+  const auto second = roofline::load_or_measure(dir.path(), false, tiny(), nullptr, &measured);
   EXPECT_FALSE(measured) << "the saved file is reused";
   EXPECT_EQ(second.to_json(), first.to_json());
-  roofline::load_or_measure(dir.path, true, tiny(), nullptr, &measured);
+  roofline::load_or_measure(dir.path(), true, tiny(), nullptr, &measured);
   EXPECT_TRUE(measured) << "--remeasure";
 
   // Another machine's file (same name: e.g. a copied results/ tree) is not used.
@@ -97,7 +92,7 @@ TEST(Roofline, SavedOnceThenReusedPerMachine) {
   j["machine"]["logical_cpus"] = first.machine.logical_cpus + 1;
   write_file_atomic(path, j.dump());
   EXPECT_FALSE(roofline::load(path, roofline::this_machine()).has_value());
-  roofline::load_or_measure(dir.path, false, tiny(), nullptr, &measured);
+  roofline::load_or_measure(dir.path(), false, tiny(), nullptr, &measured);
   EXPECT_TRUE(measured);
 }
 
@@ -165,7 +160,7 @@ TEST(TuningFile, RoundTripAndValidation) {
   }
 
   TempDir dir;
-  const std::string path = tuning_io::file_path(dir.path, m);
+  const std::string path = tuning_io::file_path(dir.path(), m);
   tuning_io::save(path, t, m);
   EXPECT_TRUE(tuning_io::load(path, m).table.has_value());
   roofline::Machine elsewhere = m;
@@ -241,31 +236,20 @@ TEST(Bench, RefusedTileIsAnErrorNotAFallback) {
   EXPECT_TRUE(rs[0].kernel_ran.empty());
 }
 
-int run_cli(const std::string& env, const std::string& args, std::string* out = nullptr) {
-  const std::string log = (fs::temp_directory_path() / ("tritbench-cli-" + std::to_string(getpid()) + ".log")).string();
-  const std::string cmd = env + " " + TRITBENCH_CLI + " " + args + " > " + log + " 2>&1";
-  const int rc = std::system(cmd.c_str());
-  std::ifstream f(log);
-  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  fs::remove(log);
-  if (out) *out = text;
-  if (rc != 0) ADD_FAILURE() << cmd << "\n" << text;
-  return rc;
-}
-
 TEST(Cli, TuneWritesTheFileAndKernelsUseIt) {
   const KernelInfo* k = resolve_kernels("i2s").at(0);
   if (!k->tiles) GTEST_SKIP() << "the i2s row runnable here (" << k->name << ") has no tiles";
   TempDir dir;
-  const std::string env = "TRITBENCH_RESULTS_DIR=" + dir.path;
+  const std::string env = "TRITBENCH_RESULTS_DIR=" + dir.path();
   const auto m = roofline::this_machine();
   // A roofline file for this machine, so `kernels` reuses it instead of measuring.
-  fs::create_directories(dir.path + "/roofline");
-  write_file_atomic(roofline::file_path(dir.path, m), synthetic_roofline().to_json().dump());
+  fs::create_directories(dir.path("roofline"));
+  write_file_atomic(roofline::file_path(dir.path(), m), synthetic_roofline().to_json().dump());
 
   std::string text;
-  ASSERT_EQ(run_cli(env, "tune -k i2s --shapes 96x384 -b 4 -t 1 -r 1 --min-time 0.001 --hot", &text), 0);
-  const std::string tuning = tuning_io::file_path(dir.path, m);
+  ASSERT_EQ(run_cli("tune -k i2s --shapes 96x384 -b 4 -t 1 -r 1 --min-time 0.001 --hot", &text, env), 0)
+      << text;
+  const std::string tuning = tuning_io::file_path(dir.path(), m);
   ASSERT_TRUE(fs::exists(tuning)) << text;
   const auto loaded = tuning_io::load(tuning, m);
   ASSERT_TRUE(loaded.table.has_value());
@@ -278,10 +262,11 @@ TEST(Cli, TuneWritesTheFileAndKernelsUseIt) {
   EXPECT_GT(e.seconds, 0);
   EXPECT_LE(e.seconds, e.default_seconds) << "the default is a candidate";
 
-  const std::string out = dir.path + "/k.json";
-  ASSERT_EQ(run_cli(env, "kernels -k i2s --shapes 96x384 -b 4,1 -t 1 -r 2 --min-time 0.001 --hot -o json --out " + out,
-                    &text),
-            0);
+  const std::string out = dir.path("k.json");
+  ASSERT_EQ(run_cli("kernels -k i2s --shapes 96x384 -b 4,1 -t 1 -r 2 --min-time 0.001 --hot -o json --out " + out,
+                    &text, env),
+            0)
+      << text;
   std::ifstream f(out);
   const nlohmann::json j = nlohmann::json::parse(f);
   ASSERT_EQ(j["results"].size(), 2u);
@@ -301,21 +286,22 @@ TEST(Cli, TuneWritesTheFileAndKernelsUseIt) {
     EXPECT_TRUE(r["environment"]["build"].contains("git_commit"));
   }
   // --no-tuning: the registry tile again.
-  ASSERT_EQ(run_cli(env, "kernels -k i2s --shapes 96x384 -b 4 -r 1 --min-time 0.001 --hot --no-tuning -o jsonl", &text), 0);
+  ASSERT_EQ(run_cli("kernels -k i2s --shapes 96x384 -b 4 -r 1 --min-time 0.001 --hot --no-tuning -o jsonl", &text, env), 0)
+      << text;
   EXPECT_NE(text.find("\"tile_source\":\"default\""), std::string::npos) << text;
   // A bad --tile is a usage error naming the key.
-  const int rc = std::system((env + " " + TRITBENCH_CLI + " kernels -k i2s --tile zz=1 --no-roofline 2>&1 | grep -q zz").c_str());
-  EXPECT_EQ(rc, 0) << "the error names the bad key";
+  EXPECT_EQ(run_cli("kernels -k i2s --tile zz=1 --no-roofline", &text, env), 2) << text;
+  EXPECT_NE(text.find("zz"), std::string::npos) << "the error names the bad key: " << text;
 }
 
 // Each tunable row's tuner times every distinct tile once: a candidate spelling the row's default
 // (I2_R16's "pf=0" is its default) is not a second candidate.
 TEST(Cli, TuneTimesEachDistinctTileOnce) {
   TempDir dir;
-  const std::string env = "TRITBENCH_RESULTS_DIR=" + dir.path;
+  const std::string env = "TRITBENCH_RESULTS_DIR=" + dir.path();
   const auto m = roofline::this_machine();
-  fs::create_directories(dir.path + "/roofline");
-  write_file_atomic(roofline::file_path(dir.path, m), synthetic_roofline().to_json().dump());
+  fs::create_directories(dir.path("roofline"));
+  write_file_atomic(roofline::file_path(dir.path(), m), synthetic_roofline().to_json().dump());
   int tested = 0;
   for (const auto& k : registry()) {
     if (!k.tiles || !isa_runnable(k.isa)) continue;
@@ -323,9 +309,10 @@ TEST(Cli, TuneTimesEachDistinctTileOnce) {
     for (const auto& c : k.tiles->candidates(128, 256, 1)) distinct.insert(c.str());
     if (distinct.size() < 2) continue;
     std::string text;
-    ASSERT_EQ(run_cli(env, "tune -k " + std::string(k.name) + " --shapes 128x256 -b 1 -t 1 -r 1 --min-time 0.0005 --hot",
-                      &text),
-              0);
+    ASSERT_EQ(run_cli("tune -k " + std::string(k.name) + " --shapes 128x256 -b 1 -t 1 -r 1 --min-time 0.0005 --hot",
+                      &text, env),
+              0)
+        << text;
     EXPECT_NE(text.find(": " + std::to_string(distinct.size()) + " candidates"), std::string::npos)
         << k.name << ": expected " << distinct.size() << " distinct tiles\n" << text;
     ++tested;

@@ -22,27 +22,14 @@
 #include "models/transformer.h"
 #include "models/vocab_synthetic.h"
 #include "reference/rng.h"
+#include "tests/test_util.h"
 
 namespace tritbench::models {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) / ("tritbench_synth_" + std::to_string(::getpid()) + "_" +
-                                             info->test_suite_name() + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  ~TempDir() { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
- private:
-  fs::path dir_;
-};
+using test::TempDir;
 
 std::vector<std::uint8_t> read_bytes(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -354,16 +341,7 @@ TEST(Synth, FileAndSourceGiveIdenticalLogits) {
 // The CLI: writes, reports, refuses bad flags with a usage error (exit 2) and leaves no file.
 TEST(Synth, Cli) {
   TempDir tmp;
-  auto run = [](const std::string& args, std::string* out) {
-    const std::string cmd = std::string(TRITBENCH_CLI) + " synth " + args + " 2>&1";
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (!p) return -1;
-    char buf[4096];
-    out->clear();
-    while (std::fgets(buf, sizeof(buf), p)) *out += buf;
-    const int status = ::pclose(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  };
+  auto run = [](const std::string& args, std::string* out) { return test::run_cli("synth " + args, out); };
   std::string out;
   const std::string path = tmp.path("t.gguf");
   ASSERT_EQ(run("--preset tiny --seed 9 -q -o " + path, &out), 0) << out;
