@@ -49,7 +49,8 @@ std::vector<std::string> flat_header() {
   return {"kernel", "kernel_ran", "isa", "format", "shape", "M", "K", "batch", "threads", "hot", "tile",
           "tile_source", "n", "median_us", "mean_us", "stddev_us", "min_us", "quantize_us", "prepare_us",
           "pack_ms", "gops", "weight_gbps", "read_gbps_ceiling", "int8_peak_gops", "pct_of_read_bw",
-          "pct_of_int8_peak", "roofline_bound", "roofline_pct", "roofline_pct_best", "cpu_utilization",
+          "pct_of_int8_peak", "roofline_bound", "roofline_pct", "roofline_pct_best", "read_gbps_now",
+          "pct_of_read_now", "cpu_utilization",
           "weight_copies", "host", "cpu",
           "isa_level", "git_commit", "compiler", "samples_us"};
 }
@@ -68,7 +69,8 @@ std::vector<std::string> flat_row(const bench::Result& r, const nlohmann::json& 
           r.has_roofline ? fmt(r.read_gbps_ceiling, 2) : "", r.has_roofline ? fmt(r.int8_peak_gops, 1) : "",
           r.has_roofline ? fmt(r.pct_of_read_bw, 1) : "", r.has_roofline ? fmt(r.pct_of_int8_peak, 1) : "",
           r.roofline_bound, r.has_roofline ? fmt(r.roofline_pct, 1) : "",
-          r.has_roofline ? fmt(r.roofline_pct_best, 1) : "", fmt(r.cpu_utilization, 2), std::to_string(r.weight_copies),
+          r.has_roofline ? fmt(r.roofline_pct_best, 1) : "", r.read_gbps_now > 0 ? fmt(r.read_gbps_now, 2) : "",
+          r.read_gbps_now > 0 ? fmt(r.pct_of_read_now, 1) : "", fmt(r.cpu_utilization, 2), std::to_string(r.weight_copies),
           env["host"].get<std::string>(), env["cpu"]["model"].get<std::string>(),
           env["cpu"]["isa_level"].get<std::string>(), env["build"]["git_commit"].get<std::string>(),
           env["build"]["compiler"].get<std::string>(), samples};
@@ -79,11 +81,12 @@ std::vector<std::string> flat_row(const bench::Result& r, const nlohmann::json& 
 int cmd_kernels(int argc, char** argv) {
   Args args(argc, argv, 2,
             {"-k", "--shapes", "-b", "-t", "-r", "--min-time", "-o", "--out", "--tile", "--tuning"},
-            {"--quick", "--hot", "--help", "--no-tuning", "--no-roofline", "--remeasure"});
+            {"--quick", "--hot", "--help", "--no-tuning", "--no-roofline", "--remeasure", "--read-now"});
   if (args.has("--help")) {
     std::cout << R"(usage: tritbench kernels [--quick] [-k KERNELS] [--shapes LIST] [-b BATCH] [-t THREADS]
                          [-r REPS] [--min-time S] [--hot] [--tile T] [-o md|csv|json|jsonl]
                          [--out FILE] [--tuning FILE | --no-tuning] [--no-roofline] [--remeasure]
+                         [--read-now]
 
 Times each kernel with Google Benchmark. Three parts of a BitLinear are timed separately: the
 GEMM (kernel + shared epilogue over all rows, split across the threads: the benchmark loop),
@@ -107,6 +110,11 @@ bandwidth (cold GEMV), 'cpu' rows by the int8 multiply-add peak of the kernel's 
                  --no-tuning runs every row with its registry tile
   --remeasure    measure the roofline again before timing (ceilings and results from one run);
                  --no-roofline skips it (no %roof)
+  --read-now     cold rows: also measure the read bandwidth right before and right after each
+                 row (as the roofline does, over a 256 MiB-1 GiB array, best of 5 passes each
+                 time) and show the row against the higher: %now. On a shared or virtual machine
+                 DRAM bandwidth drifts by tens of percent within minutes, so the saved roofline
+                 can be far from the one a row ran under. About 0.1-0.2 s per cold row.
   -o FORMAT      also write md, csv, json or jsonl (to --out or stdout); md/csv rows carry every
                  field, json/jsonl rows also the environment, samples and roofline
 
@@ -125,6 +133,7 @@ examples:
   bench::Options opts;
   opts.repetitions = static_cast<int>(args.integer("-r", 5, 1, 1000));
   opts.min_time = args.number("--min-time", quick ? 0.05 : 0.1, 0.001, 100);
+  opts.read_now = args.has("--read-now");
   const bool hot = quick || args.has("--hot");
   const std::string out_format = args.get("-o");
   if (!out_format.empty() && out_format != "md" && out_format != "csv" && out_format != "json" &&
@@ -175,6 +184,8 @@ examples:
   const nlohmann::json anchors = quick ? load_anchors() : nlohmann::json(nullptr);
   std::vector<std::string> header = {"kernel", "shape", "MxK", "N", "t", "tile", "src", "gemm us", "min us",
                                      "+-%", "quant us", "prep us", "GOP/s", "GB/s", "%roof"};
+  const bool now_column = opts.read_now && !hot;
+  if (now_column) header.insert(header.end(), {"read now", "%now"});
   if (quick) header.insert(header.end(), {"bitnet.cpp us", "speedup (min)"});
   Table table(header);
   Table flat(flat_header());
@@ -194,6 +205,10 @@ examples:
                                     fmt(r.gemm.min * 1e6, 1), fmt(r.gemm.mean > 0 ? 100 * r.gemm.stddev / r.gemm.mean : 0, 1),
                                     fmt(r.quantize.median * 1e6, 1), fmt(r.prepare.median * 1e6, 1),
                                     fmt(r.gops, 1), fmt(r.weight_gbps, 1), pct(r)};
+    if (now_column) {
+      row.push_back(r.read_gbps_now > 0 ? fmt(r.read_gbps_now, 1) : "");
+      row.push_back(r.read_gbps_now > 0 ? fmt(r.pct_of_read_now, 0) : "");
+    }
     nlohmann::json j = r.to_json();
     if (quick) {
       // bitnet.cpp's figure includes activation quantization: compare the whole BitLinear call.
@@ -227,6 +242,9 @@ examples:
                "%roof: percentage of this machine's roofline at that thread count: 'mem' = weight GB/s\n"
                "over the measured read bandwidth (cold GEMV), 'cpu' = GOP/s over the measured int8 peak\n"
                "of the kernel's ISA. src: tile source (def = registry row, tun = tuning file, ove = --tile).\n";
+  if (now_column)
+    std::cout << "read now: GB/s the roofline's read loop got at this thread count right before and right\n"
+                 "after the row (the higher); %now: the row's weight GB/s over it.\n";
   if (quick)
     std::cout << "\nbitnet.cpp: I2_S GEMV, Nov 2024, same machine class, min of 2000 runs with weights in L3\n"
                  "(results/anchors/bitnet-cpp.json); speedup = its time over tritbench's quantize + prepare +\n"

@@ -66,11 +66,24 @@ std::string summary_markdown(const nlohmann::json& r) {
   }
   if (!r["sweeps"].empty()) {
     md += "## Kernel sweeps\n\n";
-    Table t({"kernel", "shape", "MxK", "N", "t", "median us", "GOP/s", "weight GB/s"});
-    for (const auto& s : r["sweeps"])
-      t.add({s["kernel_ran"], s["shape"], std::to_string(s["M"].get<std::int64_t>()) + "x" + std::to_string(s["K"].get<std::int64_t>()),
-             std::to_string(s["batch"].get<std::int64_t>()), std::to_string(s["threads"].get<int>()),
-             fmt(s["median_seconds"].get<double>() * 1e6, 1), fmt(s["gops"].get<double>(), 1), fmt(s["weight_gbps"].get<double>(), 1)});
+    // % roof as in `tritbench kernels`; % now only for rows measured with read_now.
+    bool any_now = false;
+    for (const auto& s : r["sweeps"]) any_now = any_now || (s.contains("read_now") && !s["read_now"].is_null());
+    std::vector<std::string> head = {"kernel", "shape", "MxK", "N", "t", "weights", "median us", "GOP/s", "weight GB/s", "% roof"};
+    if (any_now) head.push_back("% now");
+    Table t(head);
+    for (const auto& s : r["sweeps"]) {
+      const bool roof = s.contains("roofline") && !s["roofline"].is_null();
+      const bool now = s.contains("read_now") && !s["read_now"].is_null();
+      std::vector<std::string> row = {
+          s["kernel_ran"], s["shape"], std::to_string(s["M"].get<std::int64_t>()) + "x" + std::to_string(s["K"].get<std::int64_t>()),
+          std::to_string(s["batch"].get<std::int64_t>()), std::to_string(s["threads"].get<int>()),
+          s["hot"].get<bool>() ? "hot" : "cold", fmt(s["median_seconds"].get<double>() * 1e6, 1),
+          fmt(s["gops"].get<double>(), 1), fmt(s["weight_gbps"].get<double>(), 1),
+          roof ? fmt(s["roofline"]["pct"].get<double>(), 0) + (s["roofline"]["bound"] == "memory" ? " mem" : " cpu") : ""};
+      if (any_now) row.push_back(now ? fmt(s["read_now"]["pct"].get<double>(), 0) : "");
+      t.add(row);
+    }
     md += t.markdown() + "\n";
   }
   if (!r["e2e"].empty()) {
@@ -135,6 +148,7 @@ examples:
     SweepPlan p;
     p.opts.repetitions = s.repetitions;
     p.opts.min_time = s.min_time;
+    p.opts.read_now = s.read_now;
     p.opts.progress = false;
     const auto kernels = resolve_kernel_list(s.kernels);
     for (const auto& shape : sweep::parse_shapes(s.shapes))

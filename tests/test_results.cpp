@@ -30,7 +30,9 @@ TEST(Experiment, ParsesAndRefusesBadFieldsByPath) {
                                    "experiments/x.json");
   EXPECT_EQ(e.name, "x");
   EXPECT_EQ(e.sweeps[0].kernels, "i2s,naive");
+  EXPECT_FALSE(e.sweeps[0].read_now);
   EXPECT_EQ(e.e2e[0].gen, std::vector<std::int64_t>{4});
+  EXPECT_TRUE(experiment::parse(json::parse(R"({"sweeps": [{"read_now": true}]})"), "y.json").sweeps[0].read_now);
   auto err = [](const char* text) {
     try {
       experiment::parse(json::parse(text), "e.json");
@@ -45,6 +47,7 @@ TEST(Experiment, ParsesAndRefusesBadFieldsByPath) {
   EXPECT_NE(err(R"({"name": "../up", "checks": {"kernels": true}})").find("name"), std::string::npos);
   EXPECT_NE(err(R"({})").find("does nothing"), std::string::npos);
   EXPECT_NE(err(R"({"checks": {"kernels": 1}})").find("checks.kernels: expected true or false"), std::string::npos);
+  EXPECT_NE(err(R"({"sweeps": [{"read_now": "yes"}]})").find("sweeps[0].read_now: expected true or false"), std::string::npos);
 }
 
 TEST(Compare, VerdictsUseTheSamples) {
@@ -114,6 +117,13 @@ TEST(Run, WritesResultsAndSummary) {
   }
   EXPECT_TRUE(r["environment"].contains("cpu"));
   for (const auto& s : r["sweeps"]) EXPECT_EQ(s["samples_seconds"].size(), 2u);
+  // The summary says hot or cold per row; no row measured the read bandwidth, so no "% now".
+  const fs::path mpath = files[0].extension() == ".md" ? files[0] : files[1];
+  std::ifstream mf(mpath);
+  const std::string md((std::istreambuf_iterator<char>(mf)), std::istreambuf_iterator<char>());
+  EXPECT_NE(md.find("| weights |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| hot |"), std::string::npos) << md;
+  EXPECT_EQ(md.find("% now"), std::string::npos) << md;
 }
 
 TEST(Run, CtrlCKeepsWhatFinished) {

@@ -16,6 +16,7 @@
 #include "harness/lib/roofline.h"
 #include "harness/lib/tuning_io.h"
 #include "kernels/registry.h"
+#include "kernels/runtime/thread_pool.h"
 #include "tests/test_util.h"
 
 namespace tritbench {
@@ -221,6 +222,48 @@ TEST(Bench, ResultsCarryTimingsTileAndRoofline) {
   EXPECT_EQ(rs[1].roofline_bound, "memory");
   EXPECT_NEAR(rs[1].roofline_pct, rs[1].pct_of_read_bw, 1e-9 * rs[1].pct_of_read_bw);
   EXPECT_GT(rs[1].weight_copies, 1);
+}
+
+TEST(Roofline, ReadProbeMeasuresItsOwnArrayAtAnyThreadCount) {
+  roofline::ReadProbe probe(3 << 20);  // rounded down to whole 256 KiB (64 pages per thread part)
+  EXPECT_EQ(probe.bytes(), 3 << 20);
+  roofline::ReadProbe tiny_probe(1000);
+  EXPECT_EQ(tiny_probe.bytes(), 256 << 10) << "at least one unit";
+  for (int t : {1, 2, 3}) {
+    ThreadPool pool(t);
+    const double gbps = probe.read_gbps(pool, 2);
+    EXPECT_TRUE(std::isfinite(gbps)) << t;
+    EXPECT_GT(gbps, 0) << t;
+  }
+}
+
+// --read-now: cold rows carry the read bandwidth measured next to them and their share of it;
+// hot rows (no memory ceiling) and runs without the option carry none.
+TEST(Bench, ReadNowIsMeasuredNextToColdRowsOnly) {
+  const KernelInfo* naive = find_kernel("naive__scalar");
+  const bench::Spec hot{naive, "t", 64, 256, 1, 1, true, {}, "default"};
+  const bench::Spec cold{naive, "t", 64, 256, 1, 2, false, {}, "default"};
+  bench::Options o;
+  o.repetitions = 2;
+  o.min_time = 0.001;
+  o.progress = false;
+  o.rotate_bytes = 1 << 20;
+  o.read_now = true;
+  o.read_now_passes = 1;
+  const auto rs = bench::run({hot, cold}, o);
+  ASSERT_EQ(rs.size(), 2u);
+  for (const auto& r : rs) ASSERT_EQ(r.error, "");
+  EXPECT_EQ(rs[0].read_gbps_now, 0);
+  EXPECT_TRUE(rs[0].to_json()["read_now"].is_null());
+  EXPECT_GT(rs[1].read_gbps_now, 0);
+  EXPECT_DOUBLE_EQ(rs[1].pct_of_read_now, 100.0 * rs[1].weight_gbps / rs[1].read_gbps_now);
+  const nlohmann::json j = rs[1].to_json()["read_now"];
+  ASSERT_TRUE(j.is_object());
+  EXPECT_DOUBLE_EQ(j["read_gbps"].get<double>(), rs[1].read_gbps_now);
+  EXPECT_DOUBLE_EQ(j["pct"].get<double>(), rs[1].pct_of_read_now);
+  EXPECT_GE(j["pct_best"].get<double>(), rs[1].pct_of_read_now) << "from the fastest repetition";
+  o.read_now = false;
+  EXPECT_EQ(bench::run({cold}, o).at(0).read_gbps_now, 0);
 }
 
 TEST(Bench, RefusedTileIsAnErrorNotAFallback) {

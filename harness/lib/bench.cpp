@@ -195,6 +195,9 @@ std::vector<Result> run(const std::vector<Spec>& specs, const Options& opts) {
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return key(a) < key(b); });
 
   std::map<int, std::unique_ptr<ThreadPool>> pools;
+  std::unique_ptr<roofline::ReadProbe> probe;
+  if (opts.read_now && std::any_of(specs.begin(), specs.end(), [](const Spec& s) { return !s.hot; }))
+    probe = std::make_unique<roofline::ReadProbe>();
   WeightSet weights;
   const std::size_t total = static_cast<std::size_t>(
       std::count_if(specs.begin(), specs.end(), [](const Spec& s) { return runnable(*s.kernel); }));
@@ -250,6 +253,7 @@ std::vector<Result> run(const std::vector<Spec>& specs, const Options& opts) {
       // Warm-up once (first touch of the output, the pool's first wake-up); Google Benchmark calls
       // the function below once per repetition and for its iteration estimate.
       call();
+      if (probe && !s.hot) r.read_gbps_now = probe->read_gbps(*pool, opts.read_now_passes);
       benchmark::RegisterBenchmark(bench_name(s).c_str(), [&](benchmark::State& st) {
         for (auto _ : st) call();
       })
@@ -259,6 +263,7 @@ std::vector<Result> run(const std::vector<Spec>& specs, const Options& opts) {
           ->ReportAggregatesOnly(false);
       benchmark::RunSpecifiedBenchmarks(&collector);
       benchmark::ClearRegisteredBenchmarks();
+      if (probe && !s.hot) r.read_gbps_now = std::max(r.read_gbps_now, probe->read_gbps(*pool, opts.read_now_passes));
     } catch (const std::exception& e) {
       benchmark::ClearRegisteredBenchmarks();
       r.error = e.what();
@@ -281,6 +286,7 @@ std::vector<Result> run(const std::vector<Spec>& specs, const Options& opts) {
       r.gops = ops / r.gemm.median * 1e-9;
       r.weight_gbps = static_cast<double>(r.packed_bytes) / r.gemm.median * 1e-9;
       if (opts.roofline) apply_roofline(*opts.roofline, r);
+      if (r.read_gbps_now > 0) r.pct_of_read_now = 100.0 * r.weight_gbps / r.read_gbps_now;
     }
     if (opts.progress) {
       std::cerr << "  [" << ++done << "/" << total << "] " << bench_name(s);
@@ -339,6 +345,12 @@ nlohmann::json Result::to_json() const {
                      {"pct_best", roofline_pct_best}};
   else
     j["roofline"] = nullptr;
+  if (read_gbps_now > 0)
+    j["read_now"] = {{"read_gbps", read_gbps_now},
+                     {"pct", pct_of_read_now},
+                     {"pct_best", gemm.min > 0 ? pct_of_read_now * gemm.median / gemm.min : 0.0}};
+  else
+    j["read_now"] = nullptr;
   return j;
 }
 

@@ -32,6 +32,7 @@ struct Sweep {
   bool hot = false;
   int repetitions = 5;
   double min_time = 0.1;
+  bool read_now = false;  // cold rows: the read bandwidth measured next to each (kernels --read-now)
 };
 
 struct E2e {

@@ -155,6 +155,29 @@ double wall(ThreadPool& pool, F&& f) {
   return seconds_since(t0);
 }
 
+using ReadFn = std::uint64_t (*)(const void*, std::uint64_t);
+ReadFn widest_read() { return has_avx512bw() ? read_avx512 : has_avx2() ? read_avx2 : read_scalar; }
+
+// Seconds for pool.size() threads to read [base, base + bytes), thread i its part i.
+double timed_read(ThreadPool& pool, ReadFn read, const std::uint8_t* base, std::uint64_t bytes,
+                  std::atomic<std::uint64_t>& sink) {
+  const int T = pool.size();
+  return wall(pool, [&](int i) {
+    const auto [b, e] = part(bytes, i, T);
+    sink += read(base + b, e - b);
+  });
+}
+
+// Maps `bytes` and touches every page from all threads (nonzero, so no page maps the shared zero
+// page), as the measurement's threads will read it.
+void first_touch(std::uint8_t* base, std::uint64_t bytes, int threads) {
+  ThreadPool all(threads);
+  all.run([&](int i) {
+    const auto [b, e] = part(bytes, i, threads);
+    std::memset(base + b, 1, e - b);
+  });
+}
+
 struct Peak {
   const char* name;
   const char* what;
@@ -322,14 +345,7 @@ Roofline measure(const MeasureOptions& opts, std::ostream* progress) {
   std::uint8_t* base = buf.bytes();
   const auto ubytes = static_cast<std::uint64_t>(bytes);
   std::atomic<std::uint64_t> sink{0};
-  {
-    // First touch (nonzero, so no page maps the shared zero page), on all threads.
-    ThreadPool all(T);
-    all.run([&](int i) {
-      const auto [b, e] = part(ubytes, i, T);
-      std::memset(base + b, 1, e - b);
-    });
-  }
+  first_touch(base, ubytes, T);
   // Iteration counts for ~peak_seconds per peak run on one thread.
   std::vector<std::int64_t> iters(peaks.size(), 0);
   for (std::size_t k = 0; k < peaks.size(); ++k) {
@@ -351,7 +367,7 @@ Roofline measure(const MeasureOptions& opts, std::ostream* progress) {
   const std::uint64_t half = ubytes / 2;
   const std::uint64_t third = ubytes / 3 / 4;  // floats per triad array
   auto* f = reinterpret_cast<float*>(base);
-  auto read = w512 ? read_avx512 : w256 ? read_avx2 : read_scalar;
+  const ReadFn read = widest_read();
   auto copy = w512 ? copy_avx512 : copy_avx2;
   auto triad = w512 ? triad_avx512 : triad_avx2;
   for (int t = 1; t <= T; ++t) {
@@ -359,10 +375,7 @@ Roofline measure(const MeasureOptions& opts, std::ostream* progress) {
     double rd = 1e30, cp = 1e30, tr = 1e30;
     std::vector<double> pk(peaks.size(), 1e30);
     for (int round = 0; round < r.passes; ++round) {
-      rd = std::min(rd, wall(pool, [&](int i) {
-        const auto [b, e] = part(ubytes, i, t);
-        sink += read(base + b, e - b);
-      }));
+      rd = std::min(rd, timed_read(pool, read, base, ubytes, sink));
       if (w256) {
         // copy: first half -> second half; triad over thirds.
         cp = std::min(cp, wall(pool, [&](int i) {
@@ -399,6 +412,31 @@ Roofline measure(const MeasureOptions& opts, std::ostream* progress) {
   }
   r.seconds = seconds_since(t_start);
   return r;
+}
+
+struct ReadProbe::Impl {
+  BigBuffer buf;
+  std::atomic<std::uint64_t> sink{0};
+  explicit Impl(std::size_t bytes) : buf(bytes) {}
+};
+
+ReadProbe::ReadProbe(std::int64_t bytes) {
+  if (bytes <= 0) bytes = std::clamp<std::int64_t>(8 * cpu_info().last_level_cache_bytes(), 256ll << 20, 1ll << 30);
+  bytes = std::max<std::int64_t>(bytes / (4096 * 64) * (4096 * 64), 4096 * 64);
+  impl_ = std::make_unique<Impl>(static_cast<std::size_t>(bytes));
+  first_touch(impl_->buf.bytes(), static_cast<std::uint64_t>(bytes), std::max(1, cpu_info().logical_cpus));
+}
+
+ReadProbe::~ReadProbe() = default;
+
+std::int64_t ReadProbe::bytes() const { return static_cast<std::int64_t>(impl_->buf.n); }
+
+double ReadProbe::read_gbps(ThreadPool& pool, int passes) {
+  const ReadFn read = widest_read();
+  double best = 1e30;
+  for (int p = 0; p < std::max(1, passes); ++p)
+    best = std::min(best, timed_read(pool, read, impl_->buf.bytes(), impl_->buf.n, impl_->sink));
+  return static_cast<double>(impl_->buf.n) / best * 1e-9;
 }
 
 std::string file_path(const std::string& results_dir, const Machine& m) {

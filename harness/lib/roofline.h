@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <iosfwd>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,10 @@
 #include <nlohmann/json.hpp>
 
 #include "kernels/cpu/cpu.h"
+
+namespace tritbench {
+class ThreadPool;
+}
 
 namespace tritbench::roofline {
 
@@ -76,6 +81,26 @@ struct MeasureOptions {
   double peak_seconds = 0.005;  // per peak run (short: a quiet moment is likelier)
 };
 Roofline measure(const MeasureOptions& opts, std::ostream* progress);
+
+// The read bandwidth now, measured as measure() measures its read figure (the widest load loop,
+// each thread reading a contiguous part of one array far larger than the LLC, best of the passes)
+// over an array of its own. For a benchmark to take right next to a row: on a shared or virtual
+// machine the DRAM bandwidth drifts by tens of percent within minutes, so a saved ceiling can
+// be far from the one a row actually ran under.
+class ReadProbe {
+ public:
+  explicit ReadProbe(std::int64_t bytes = 0);  // 0: 8x the last-level cache, 256 MiB..1 GiB
+  ~ReadProbe();
+  ReadProbe(const ReadProbe&) = delete;
+  ReadProbe& operator=(const ReadProbe&) = delete;
+  // GB/s with pool.size() threads, best of `passes` reads of the whole array.
+  double read_gbps(ThreadPool& pool, int passes);
+  std::int64_t bytes() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // <results_dir>/roofline/<machine_slug>.json
 std::string file_path(const std::string& results_dir, const Machine& m);
