@@ -16,8 +16,8 @@
 // batch 4..16 to its decoding), because both run at the multiply peak.
 //
 // Tile (tiles.cpp): br sets the block (default about kBlockBytes of weights), pf a software
-// prefetch (to L2) pf bytes ahead in the quad stream during the first token's pass over a block
-// (later tokens find the block in L2). pf is off unless a tile sets it (i2r_pf__avx512vnni: 4096):
+// prefetch pf bytes ahead in the quad stream during the first token's pass over a block (to L2,
+// where later tokens find the block; a single-token GEMV prefetches non-temporally, see Pf). pf is off unless a tile sets it (i2r_pf__avx512vnni: 4096):
 // see README.md ("Prefetch") for the side-by-side numbers behind that.
 //
 // Why inline assembly for the hot loop: GCC 12 keeps two copies of the 16 accumulators of this
@@ -64,9 +64,15 @@ inline __m512i combine_planes(const __m512i p[4], std::int32_t qsum) {
   return _mm512_sub_epi32(s, _mm512_set1_epi32(qsum));
 }
 
-// GEMV of one quad (4 row groups, 64 rows) at w; plane sums into out[group][plane]. With kPf, each
-// iteration also prefetches (to L2) the 256 bytes pf ahead in the stream.
-template <bool kPf>
+// How the loop prefetches pf bytes ahead: not at all, prefetcht2 (to L2: a batch's first token,
+// whose block the later tokens read again from L2), or prefetchnta (a single-token GEMV, whose
+// weights are read once). With NTA the single-token GEMV streams faster: measured 1.08x median
+// weight GB/s from DRAM, faster in 26 of 32 alternating pairs (README.md, "Prefetch").
+enum class Pf { kNone, kL2, kNta };
+
+// GEMV of one quad (4 row groups, 64 rows) at w; plane sums into out[group][plane]. With a
+// prefetch kind, each iteration also prefetches the 256 bytes pf ahead in the stream.
+template <Pf kPf>
 void gemv4(const std::uint8_t* w, std::int64_t Kp, const std::int8_t* q, std::int32_t* out,
            std::int64_t pf) {
   std::int64_t tiles = Kp / kCols;
@@ -81,11 +87,11 @@ void gemv4(const std::uint8_t* w, std::int64_t Kp, const std::int8_t* q, std::in
   "vpdpbusd %%zmm22, %%zmm27, " TB_ZMM(a2) "\n\t"                           \
   "vpandd %%zmm19, %%zmm24, %%zmm28\n\t"                                    \
   "vpdpbusd %%zmm23, %%zmm28, " TB_ZMM(a3) "\n\t"
-#define TB_PREFETCH                  \
-  "prefetcht2 (%[w0],%[pf])\n\t"     \
-  "prefetcht2 64(%[w0],%[pf])\n\t"   \
-  "prefetcht2 128(%[w0],%[pf])\n\t"  \
-  "prefetcht2 192(%[w0],%[pf])\n\t"
+#define TB_PREFETCH(op)            \
+  op " (%[w0],%[pf])\n\t"          \
+  op " 64(%[w0],%[pf])\n\t"        \
+  op " 128(%[w0],%[pf])\n\t"       \
+  op " 192(%[w0],%[pf])\n\t"
 
 #define TB_LOOP(PREFETCH)                                                                      \
   asm volatile(                                                                                \
@@ -117,8 +123,10 @@ void gemv4(const std::uint8_t* w, std::int64_t Kp, const std::int8_t* q, std::in
       : [m] "r"(kPlaneMasks), [out] "r"(out), [pf] "r"(pf)                                    \
       : "memory", "cc", TB_CLOBBER_16, "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21",  \
         "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28")
-  if constexpr (kPf)
-    TB_LOOP(TB_PREFETCH);
+  if constexpr (kPf == Pf::kL2)
+    TB_LOOP(TB_PREFETCH("prefetcht2"));
+  else if constexpr (kPf == Pf::kNta)
+    TB_LOOP(TB_PREFETCH("prefetchnta"));
   else
     TB_LOOP("");
 #undef TB_LOOP
@@ -133,10 +141,13 @@ void gemv_token(const GemmArgs& a, std::int64_t n, std::int64_t u0, std::int64_t
   std::int32_t* c = a.c + n * a.ldc;
   alignas(64) std::int32_t out[4 * 4 * 16];
   for (std::int64_t u = u0; u < u1; ++u) {
-    if (pf > 0)
-      gemv4<true>(a.w + u * a.Kp * 16, a.Kp, q, out, pf);
+    const std::uint8_t* w = a.w + u * a.Kp * 16;
+    if (pf <= 0)
+      gemv4<Pf::kNone>(w, a.Kp, q, out, 0);
+    else if (a.N == 1)
+      gemv4<Pf::kNta>(w, a.Kp, q, out, pf);
     else
-      gemv4<false>(a.w + u * a.Kp * 16, a.Kp, q, out, 0);
+      gemv4<Pf::kL2>(w, a.Kp, q, out, pf);
     for (int i = 0; i < 4; ++i) {
       __m512i p[4];
       for (int s = 0; s < 4; ++s) p[s] = _mm512_load_si512(out + (4 * i + s) * 16);
