@@ -1,12 +1,14 @@
 // tritbench kernels: Google Benchmark timings of registry kernels over shapes x batch x threads.
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "harness/commands.h"
 #include "harness/lib/args.h"
 #include "harness/lib/bench.h"
 #include "harness/lib/env.h"
 #include "harness/lib/io.h"
+#include "harness/lib/roofline.h"
 #include "harness/lib/sweep.h"
 #include "harness/lib/table.h"
 #include "kernels/registry.h"
@@ -111,10 +113,11 @@ bandwidth (cold GEMV), 'cpu' rows by the int8 multiply-add peak of the kernel's 
   --remeasure    measure the roofline again before timing (ceilings and results from one run);
                  --no-roofline skips it (no %roof)
   --read-now     cold rows: also measure the read bandwidth right before and right after each
-                 row (as the roofline does, over a 256 MiB-1 GiB array, best of 5 passes each
-                 time) and show the row against the higher: %now. On a shared or virtual machine
-                 DRAM bandwidth drifts by tens of percent within minutes, so the saved roofline
-                 can be far from the one a row ran under. About 0.1-0.2 s per cold row.
+                 row (as the roofline does, over an array of 8x the LLC, 256 MiB-1 GiB, best of 5
+                 passes each time) and show the row against the higher: %now. On a shared or
+                 virtual machine DRAM bandwidth drifts by tens of percent within minutes, so the
+                 saved roofline can be far from the one a row ran under. Costs 10 passes over the
+                 array per cold row (measured 0.3-0.5 s per row with a 1 GiB array).
   -o FORMAT      also write md, csv, json or jsonl (to --out or stdout); md/csv rows carry every
                  field, json/jsonl rows also the environment, samples and roofline
 
@@ -133,8 +136,9 @@ examples:
   bench::Options opts;
   opts.repetitions = static_cast<int>(args.integer("-r", 5, 1, 1000));
   opts.min_time = args.number("--min-time", quick ? 0.05 : 0.1, 0.001, 100);
-  opts.read_now = args.has("--read-now");
   const bool hot = quick || args.has("--hot");
+  std::optional<roofline::ReadProbe> probe;
+  if (args.has("--read-now") && !hot) opts.read_now = &probe.emplace();
   const std::string out_format = args.get("-o");
   if (!out_format.empty() && out_format != "md" && out_format != "csv" && out_format != "json" &&
       out_format != "jsonl")
@@ -184,7 +188,7 @@ examples:
   const nlohmann::json anchors = quick ? load_anchors() : nlohmann::json(nullptr);
   std::vector<std::string> header = {"kernel", "shape", "MxK", "N", "t", "tile", "src", "gemm us", "min us",
                                      "+-%", "quant us", "prep us", "GOP/s", "GB/s", "%roof"};
-  const bool now_column = opts.read_now && !hot;
+  const bool now_column = opts.read_now != nullptr;
   if (now_column) header.insert(header.end(), {"read now", "%now"});
   if (quick) header.insert(header.end(), {"bitnet.cpp us", "speedup (min)"});
   Table table(header);

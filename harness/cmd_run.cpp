@@ -1,8 +1,10 @@
 // tritbench run experiments/NAME.json: checks, kernel sweeps and end-to-end runs from one data file.
+#include <algorithm>
 #include <csignal>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "harness/commands.h"
 #include "harness/lib/args.h"
@@ -15,6 +17,7 @@
 #include "harness/lib/experiment.h"
 #include "harness/lib/io.h"
 #include "harness/lib/progress.h"
+#include "harness/lib/roofline.h"
 #include "harness/lib/sweep.h"
 #include "harness/lib/table.h"
 #include "kernels/registry.h"
@@ -67,14 +70,14 @@ std::string summary_markdown(const nlohmann::json& r) {
   if (!r["sweeps"].empty()) {
     md += "## Kernel sweeps\n\n";
     // % roof as in `tritbench kernels`; % now only for rows measured with read_now.
-    bool any_now = false;
-    for (const auto& s : r["sweeps"]) any_now = any_now || (s.contains("read_now") && !s["read_now"].is_null());
+    auto has = [](const nlohmann::json& row, const char* key) { return row.contains(key) && !row[key].is_null(); };
+    const bool any_now = std::any_of(r["sweeps"].begin(), r["sweeps"].end(), [&](const auto& s) { return has(s, "read_now"); });
     std::vector<std::string> head = {"kernel", "shape", "MxK", "N", "t", "weights", "median us", "GOP/s", "weight GB/s", "% roof"};
     if (any_now) head.push_back("% now");
     Table t(head);
     for (const auto& s : r["sweeps"]) {
-      const bool roof = s.contains("roofline") && !s["roofline"].is_null();
-      const bool now = s.contains("read_now") && !s["read_now"].is_null();
+      const bool roof = has(s, "roofline");
+      const bool now = has(s, "read_now");
       std::vector<std::string> row = {
           s["kernel_ran"], s["shape"], std::to_string(s["M"].get<std::int64_t>()) + "x" + std::to_string(s["K"].get<std::int64_t>()),
           std::to_string(s["batch"].get<std::int64_t>()), std::to_string(s["threads"].get<int>()),
@@ -148,7 +151,6 @@ examples:
     SweepPlan p;
     p.opts.repetitions = s.repetitions;
     p.opts.min_time = s.min_time;
-    p.opts.read_now = s.read_now;
     p.opts.progress = false;
     const auto kernels = resolve_kernel_list(s.kernels);
     for (const auto& shape : sweep::parse_shapes(s.shapes))
@@ -191,6 +193,10 @@ examples:
             << " timed items (" << ex.sweeps.size() << " sweeps, " << ex.e2e.size() << " e2e runs)\n";
   if (args.has("--dry-run")) return 0;
   for (auto& p : sweeps) p.opts.roofline = machine.roofline ? &*machine.roofline : nullptr;
+  // One read probe for every sweep that asks for it (its array is allocated and touched once).
+  std::optional<roofline::ReadProbe> probe;
+  for (std::size_t i = 0; i < sweeps.size(); ++i)
+    if (ex.sweeps[i].read_now && !ex.sweeps[i].hot) sweeps[i].opts.read_now = probe ? &*probe : &probe.emplace();
   for (auto& p : e2es) p.opts.roofline = machine.roofline ? &*machine.roofline : nullptr;
 
   const std::string commit = build_info().git_commit;

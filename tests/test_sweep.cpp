@@ -248,7 +248,8 @@ TEST(Bench, ReadNowIsMeasuredNextToColdRowsOnly) {
   o.min_time = 0.001;
   o.progress = false;
   o.rotate_bytes = 1 << 20;
-  o.read_now = true;
+  roofline::ReadProbe probe(8 << 20);
+  o.read_now = &probe;
   o.read_now_passes = 1;
   const auto rs = bench::run({hot, cold}, o);
   ASSERT_EQ(rs.size(), 2u);
@@ -262,7 +263,7 @@ TEST(Bench, ReadNowIsMeasuredNextToColdRowsOnly) {
   EXPECT_DOUBLE_EQ(j["read_gbps"].get<double>(), rs[1].read_gbps_now);
   EXPECT_DOUBLE_EQ(j["pct"].get<double>(), rs[1].pct_of_read_now);
   EXPECT_GE(j["pct_best"].get<double>(), rs[1].pct_of_read_now) << "from the fastest repetition";
-  o.read_now = false;
+  o.read_now = nullptr;
   EXPECT_EQ(bench::run({cold}, o).at(0).read_gbps_now, 0);
 }
 

@@ -195,9 +195,6 @@ std::vector<Result> run(const std::vector<Spec>& specs, const Options& opts) {
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return key(a) < key(b); });
 
   std::map<int, std::unique_ptr<ThreadPool>> pools;
-  std::unique_ptr<roofline::ReadProbe> probe;
-  if (opts.read_now && std::any_of(specs.begin(), specs.end(), [](const Spec& s) { return !s.hot; }))
-    probe = std::make_unique<roofline::ReadProbe>();
   WeightSet weights;
   const std::size_t total = static_cast<std::size_t>(
       std::count_if(specs.begin(), specs.end(), [](const Spec& s) { return runnable(*s.kernel); }));
@@ -253,7 +250,8 @@ std::vector<Result> run(const std::vector<Spec>& specs, const Options& opts) {
       // Warm-up once (first touch of the output, the pool's first wake-up); Google Benchmark calls
       // the function below once per repetition and for its iteration estimate.
       call();
-      if (probe && !s.hot) r.read_gbps_now = probe->read_gbps(*pool, opts.read_now_passes);
+      roofline::ReadProbe* probe = s.hot ? nullptr : opts.read_now;
+      if (probe) r.read_gbps_now = probe->read_gbps(*pool, opts.read_now_passes);
       benchmark::RegisterBenchmark(bench_name(s).c_str(), [&](benchmark::State& st) {
         for (auto _ : st) call();
       })
@@ -263,7 +261,7 @@ std::vector<Result> run(const std::vector<Spec>& specs, const Options& opts) {
           ->ReportAggregatesOnly(false);
       benchmark::RunSpecifiedBenchmarks(&collector);
       benchmark::ClearRegisteredBenchmarks();
-      if (probe && !s.hot) r.read_gbps_now = std::max(r.read_gbps_now, probe->read_gbps(*pool, opts.read_now_passes));
+      if (probe) r.read_gbps_now = std::max(r.read_gbps_now, probe->read_gbps(*pool, opts.read_now_passes));
     } catch (const std::exception& e) {
       benchmark::ClearRegisteredBenchmarks();
       r.error = e.what();

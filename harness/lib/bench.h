@@ -29,6 +29,7 @@
 
 namespace tritbench::roofline {
 struct Roofline;
+class ReadProbe;
 }
 
 namespace tritbench::bench {
@@ -49,9 +50,10 @@ struct Options {
   bool progress = true;  // a line per finished benchmark on stderr
   const roofline::Roofline* roofline = nullptr;  // ceilings for the % of roofline, if known
   std::int64_t rotate_bytes = 0;  // span of the rotating copies; 0: 2.5x LLC, at most 2 GiB
-  // Cold rows: also measure the read bandwidth right before and right after timing each row
-  // (roofline::ReadProbe, best of read_now_passes each time) and report the row against it.
-  bool read_now = false;
+  // Cold rows: also measure the read bandwidth with this probe right before and right after timing
+  // each row (best of read_now_passes each time) and report the row against it. The caller owns
+  // the probe (its array is allocated and touched once), so a run of many calls shares one.
+  roofline::ReadProbe* read_now = nullptr;
   int read_now_passes = 5;
 };
 
@@ -86,7 +88,7 @@ struct Result {
   std::string roofline_bound;  // "memory" or "compute": the lower ceiling for this call
   double roofline_pct = 0;  // percentage of that ceiling
   double roofline_pct_best = 0;  // the same from the fastest repetition (gemm.min)
-  // Options::read_now, cold rows: the higher of the read bandwidths measured right before and
+  // With Options::read_now, cold rows: the higher of the read bandwidths measured right before and
   // right after the timing (0: not measured), and weight_gbps as a percentage of it.
   double read_gbps_now = 0, pct_of_read_now = 0;
   std::string error;
