@@ -17,8 +17,9 @@
 //
 // Tile (tiles.cpp): br sets the block (default about kBlockBytes of weights), pf a software
 // prefetch pf bytes ahead in the quad stream during the first token's pass over a block (to L2,
-// where later tokens find the block; a single-token GEMV prefetches non-temporally, see Pf). pf is off unless a tile sets it (i2r_pf__avx512vnni: 4096):
-// see README.md ("Prefetch") for the side-by-side numbers behind that.
+// where later tokens find the block; a single-token GEMV prefetches non-temporally, see Pf).
+// pf is off unless a tile sets it (i2r_pf__avx512vnni: 4096): see README.md ("Prefetch") for the
+// side-by-side numbers behind that.
 //
 // Why inline assembly for the hot loop: GCC 12 keeps two copies of the 16 accumulators of this
 // loop (a register-to-register move per accumulator per iteration, measured: about half the
@@ -66,8 +67,8 @@ inline __m512i combine_planes(const __m512i p[4], std::int32_t qsum) {
 
 // How the loop prefetches pf bytes ahead: not at all, prefetcht2 (to L2: a batch's first token,
 // whose block the later tokens read again from L2), or prefetchnta (a single-token GEMV, whose
-// weights are read once). With NTA the single-token GEMV streams faster: measured 1.08x median
-// weight GB/s from DRAM, faster in 26 of 32 alternating pairs (README.md, "Prefetch").
+// weights are read once). With NTA the single-token GEMV streams faster from DRAM: median 1.087x
+// weight GB/s, faster in 23 of 24 alternating old/new pairs (README.md, "Prefetch").
 enum class Pf { kNone, kL2, kNta };
 
 // GEMV of one quad (4 row groups, 64 rows) at w; plane sums into out[group][plane]. With a

@@ -49,7 +49,7 @@ class ThreadPool {
   // caller's line with the job, and each worker's own line saying it is done. Everything a worker
   // reads to start a job sits in `Job`, and nothing the caller spins on shares a line with
   // anything another thread writes.
-  struct alignas(64) Job {  // written by the caller only; generation last (release)
+  struct alignas(64) Job {  // written by the caller only; generation last (a seq_cst store)
     std::atomic<std::uint64_t> generation{0};
     Thunk thunk = nullptr;
     void* ctx = nullptr;
