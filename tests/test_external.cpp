@@ -2,8 +2,6 @@
 // code of that tool): flags passed through, JSON ingested, ratios printed, failures named.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>

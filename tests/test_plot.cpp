@@ -3,8 +3,6 @@
 // field. Runs Debian's /usr/bin/python3 with python3-matplotlib (scripts/setup.sh installs it);
 // without them these tests fail and say so, rather than pass having checked nothing.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>

@@ -1,10 +1,8 @@
 // The sweep machinery: roofline measurement and its cache, tuning files, benchmark results, and
 // the CLI round trip `tune` -> tuning file -> `kernels` using it. Nothing here asserts a speed.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <set>

@@ -2,12 +2,10 @@
 // writes files that read back (GgufSource) as exactly SyntheticSource's tensors, byte-identical for
 // a seed whatever the thread count, with the official file's keys and bitnet.cpp's I2_S bytes.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
