@@ -113,11 +113,11 @@ bandwidth (cold GEMV), 'cpu' rows by the int8 multiply-add peak of the kernel's 
   --remeasure    measure the roofline again before timing (ceilings and results from one run);
                  --no-roofline skips it (no %roof)
   --read-now     cold rows: also measure the read bandwidth right before and right after each
-                 row (as the roofline does, over an array of 8x the LLC, 256 MiB-1 GiB, best of 5
-                 passes each time) and show the row against the higher: %now. On a shared or
-                 virtual machine DRAM bandwidth drifts by tens of percent within minutes, so the
-                 saved roofline can be far from the one a row ran under. Costs 10 passes over the
-                 array per cold row (measured 0.3-0.5 s per row with a 1 GiB array).
+                 row (as the roofline does, over an array of 8x the LLC, 256 MiB-1 GiB, best of 3
+                 rounds of a one- and a two-stream read each time) and show the row against the
+                 higher: %now. On a shared or virtual machine DRAM bandwidth drifts by tens of
+                 percent within minutes, so the saved roofline can be far from the one a row ran
+                 under. Costs 12 reads of the array per cold row (about 0.4-0.6 s with 1 GiB).
   -o FORMAT      also write md, csv, json or jsonl (to --out or stdout); md/csv rows carry every
                  field, json/jsonl rows also the environment, samples and roofline
 

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -42,6 +43,8 @@ roofline::Roofline synthetic_roofline() {
   for (int t = 1; t <= 2; ++t) {
     roofline::Ceilings c;
     c.threads = t;
+    c.read_one_stream_gbps = 9.0 * t;
+    c.read_two_streams_gbps = 10.0 * t;
     c.read_gbps = 10.0 * t;
     c.copy_gbps = 9.0 * t;
     c.triad_gbps = 8.0 * t;
@@ -55,7 +58,9 @@ TEST(Roofline, MeasuresEveryCeilingAndRoundTrips) {
   const roofline::Roofline r = roofline::measure(tiny(), nullptr);
   ASSERT_EQ(r.by_threads.size(), 2u);
   for (const auto& c : r.by_threads) {
-    EXPECT_GT(c.read_gbps, 0) << c.threads;
+    EXPECT_GT(c.read_one_stream_gbps, 0) << c.threads;
+    EXPECT_GT(c.read_two_streams_gbps, 0) << c.threads;
+    EXPECT_EQ(c.read_gbps, std::max(c.read_one_stream_gbps, c.read_two_streams_gbps)) << c.threads;
     EXPECT_GT(c.int8_gops.at("scalar"), 0) << c.threads;
     if (isa_runnable(Isa::kAvx2)) {
       EXPECT_GT(c.copy_gbps, 0);
@@ -93,6 +98,25 @@ TEST(Roofline, SavedOnceThenReusedPerMachine) {
   EXPECT_FALSE(roofline::load(path, roofline::this_machine()).has_value());
   roofline::load_or_measure(dir.path(), false, tiny(), nullptr, &measured);
   EXPECT_TRUE(measured);
+
+  // A file of the one-stream format (/1, no two-stream figure) is measured again, and says why.
+  j = first.to_json();
+  j["schema"] = roofline::kSchemaOneStream;
+  for (auto& row : j["ceilings"]) {
+    row.erase("read_one_stream_gbps");
+    row.erase("read_two_streams_gbps");
+  }
+  write_file_atomic(path, j.dump());
+  bool outdated = false;
+  EXPECT_FALSE(roofline::load(path, roofline::this_machine(), &outdated).has_value());
+  EXPECT_TRUE(outdated);
+  std::ostringstream log;
+  const auto again = roofline::load_or_measure(dir.path(), false, tiny(), &log, &measured);
+  EXPECT_TRUE(measured);
+  EXPECT_NE(log.str().find("one stream per thread"), std::string::npos) << log.str();
+  EXPECT_GT(again.at(1).read_two_streams_gbps, 0);
+  std::ifstream saved(path);
+  EXPECT_EQ(nlohmann::json::parse(saved)["schema"], roofline::kSchema);
 }
 
 TEST(Roofline, MalformedFileNamesTheField) {
@@ -108,6 +132,14 @@ TEST(Roofline, MalformedFileNamesTheField) {
   j = synthetic_roofline().to_json();
   j["ceilings"][1]["threads"] = 3;
   EXPECT_THROW(roofline::Roofline::from_json(j, "f.json"), std::invalid_argument);
+  j = synthetic_roofline().to_json();
+  j["ceilings"][0].erase("read_two_streams_gbps");
+  try {
+    roofline::Roofline::from_json(j, "f.json");
+    FAIL() << "accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("ceilings[0].read_two_streams_gbps"), std::string::npos) << e.what();
+  }
   j = synthetic_roofline().to_json();
   j.erase("machine");
   EXPECT_THROW(roofline::Roofline::from_json(j, "f.json"), std::invalid_argument);

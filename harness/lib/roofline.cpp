@@ -34,6 +34,19 @@ std::uint64_t read_scalar(const void* p, std::uint64_t bytes) {
   return s0 + s1 + s2 + s3;
 }
 
+std::uint64_t read2_scalar(const void* p, std::uint64_t bytes) {
+  const auto* a = static_cast<const std::uint64_t*>(p);
+  const auto* b = a + bytes / 16;
+  std::uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  for (std::uint64_t i = 0; i < bytes / 16; i += 2) {
+    s0 += a[i];
+    s1 += b[i];
+    s2 += a[i + 1];
+    s3 += b[i + 1];
+  }
+  return s0 + s1 + s2 + s3;
+}
+
 // Baseline x86-64 code (the scalar rows) is auto-vectorized with SSE2 at best: pmaddwd + paddd on
 // xmm, 8 int16 products per pair (two-operand SSE forms: the product register is then added).
 // One asm block per iteration: 12 independent chains (enough to cover the multiply's latency), the
@@ -156,7 +169,11 @@ double wall(ThreadPool& pool, F&& f) {
 }
 
 using ReadFn = std::uint64_t (*)(const void*, std::uint64_t);
-ReadFn widest_read() { return has_avx512bw() ? read_avx512 : has_avx2() ? read_avx2 : read_scalar; }
+// The widest load loop, reading each thread's part as one stream or as two (its two halves).
+ReadFn widest_read(int streams) {
+  if (streams == 2) return has_avx512bw() ? read2_avx512 : has_avx2() ? read2_avx2 : read2_scalar;
+  return has_avx512bw() ? read_avx512 : has_avx2() ? read_avx2 : read_scalar;
+}
 
 // Seconds for pool.size() threads to read [base, base + bytes), thread i its part i.
 double timed_read(ThreadPool& pool, ReadFn read, const std::uint8_t* base, std::uint64_t bytes,
@@ -239,10 +256,12 @@ nlohmann::json Roofline::to_json() const {
   for (const auto& c : by_threads)
     rows.push_back({{"threads", c.threads},
                     {"read_gbps", c.read_gbps},
+                    {"read_one_stream_gbps", c.read_one_stream_gbps},
+                    {"read_two_streams_gbps", c.read_two_streams_gbps},
                     {"copy_gbps", c.copy_gbps},
                     {"triad_gbps", c.triad_gbps},
                     {"int8_peak_gops", c.int8_gops}});
-  return {{"schema", "tritbench.roofline/1"},
+  return {{"schema", kSchema},
           {"machine", {{"host", machine.host}, {"cpu_model", machine.cpu_model}, {"logical_cpus", machine.logical_cpus}}},
           {"measured_at", measured_at},
           {"git_commit", git_commit},
@@ -276,8 +295,8 @@ Roofline Roofline::from_json(const nlohmann::json& j, const std::string& what) {
   };
   try {
     Roofline r;
-    if (need(j, "schema", "") != "tritbench.roofline/1")
-      throw std::invalid_argument(what + ": field 'schema' must be \"tritbench.roofline/1\"");
+    if (need(j, "schema", "") != kSchema)
+      throw std::invalid_argument(what + ": field 'schema' must be \"" + kSchema + "\"");
     const auto& m = need(j, "machine", "");
     r.machine.host = need(m, "host", "machine.").get<std::string>();
     r.machine.cpu_model = need(m, "cpu_model", "machine.").get<std::string>();
@@ -300,6 +319,8 @@ Roofline Roofline::from_json(const nlohmann::json& j, const std::string& what) {
         throw std::invalid_argument(what + ": field '" + where + "threads' is " +
                                     std::to_string(c.threads) + ", expected " + std::to_string(expect));
       c.read_gbps = number(row, "read_gbps", where);
+      c.read_one_stream_gbps = number(row, "read_one_stream_gbps", where);
+      c.read_two_streams_gbps = number(row, "read_two_streams_gbps", where);
       c.copy_gbps = number(row, "copy_gbps", where);
       c.triad_gbps = number(row, "triad_gbps", where);
       const auto& peaks = need(row, "int8_peak_gops", where);
@@ -367,15 +388,16 @@ Roofline measure(const MeasureOptions& opts, std::ostream* progress) {
   const std::uint64_t half = ubytes / 2;
   const std::uint64_t third = ubytes / 3 / 4;  // floats per triad array
   auto* f = reinterpret_cast<float*>(base);
-  const ReadFn read = widest_read();
+  const ReadFn read1 = widest_read(1), read2 = widest_read(2);
   auto copy = w512 ? copy_avx512 : copy_avx2;
   auto triad = w512 ? triad_avx512 : triad_avx2;
   for (int t = 1; t <= T; ++t) {
     ThreadPool pool(t);
-    double rd = 1e30, cp = 1e30, tr = 1e30;
+    double rd1 = 1e30, rd2 = 1e30, cp = 1e30, tr = 1e30;
     std::vector<double> pk(peaks.size(), 1e30);
     for (int round = 0; round < r.passes; ++round) {
-      rd = std::min(rd, timed_read(pool, read, base, ubytes, sink));
+      rd1 = std::min(rd1, timed_read(pool, read1, base, ubytes, sink));
+      rd2 = std::min(rd2, timed_read(pool, read2, base, ubytes, sink));
       if (w256) {
         // copy: first half -> second half; triad over thirds.
         cp = std::min(cp, wall(pool, [&](int i) {
@@ -394,7 +416,9 @@ Roofline measure(const MeasureOptions& opts, std::ostream* progress) {
     }
     Ceilings c;
     c.threads = t;
-    c.read_gbps = static_cast<double>(ubytes) / rd * 1e-9;
+    c.read_one_stream_gbps = static_cast<double>(ubytes) / rd1 * 1e-9;
+    c.read_two_streams_gbps = static_cast<double>(ubytes) / rd2 * 1e-9;
+    c.read_gbps = std::max(c.read_one_stream_gbps, c.read_two_streams_gbps);
     if (w256) {
       c.copy_gbps = 2.0 * static_cast<double>(half) / cp * 1e-9;
       c.triad_gbps = 3.0 * static_cast<double>(third * 4) / tr * 1e-9;
@@ -403,7 +427,8 @@ Roofline measure(const MeasureOptions& opts, std::ostream* progress) {
       if (peaks[k].available)
         c.int8_gops[peaks[k].name] = peaks[k].ops_per_iter * static_cast<double>(iters[k]) * t / pk[k] * 1e-9;
     if (progress) {
-      *progress << "  " << t << " thread" << (t > 1 ? "s" : " ") << ": read " << c.read_gbps << " GB/s, copy "
+      *progress << "  " << t << " thread" << (t > 1 ? "s" : " ") << ": read " << c.read_gbps << " GB/s (1 / 2 streams "
+                << c.read_one_stream_gbps << " / " << c.read_two_streams_gbps << "), copy "
                 << c.copy_gbps << ", triad " << c.triad_gbps << "; int8 GOP/s";
       for (const auto& [k, v] : c.int8_gops) *progress << " " << k << " " << v;
       *progress << "\n";
@@ -432,10 +457,10 @@ ReadProbe::~ReadProbe() = default;
 std::int64_t ReadProbe::bytes() const { return static_cast<std::int64_t>(impl_->buf.n); }
 
 double ReadProbe::read_gbps(ThreadPool& pool, int passes) {
-  const ReadFn read = widest_read();
   double best = 1e30;
   for (int p = 0; p < std::max(1, passes); ++p)
-    best = std::min(best, timed_read(pool, read, impl_->buf.bytes(), impl_->buf.n, impl_->sink));
+    for (int streams : {1, 2})
+      best = std::min(best, timed_read(pool, widest_read(streams), impl_->buf.bytes(), impl_->buf.n, impl_->sink));
   return static_cast<double>(impl_->buf.n) / best * 1e-9;
 }
 
@@ -443,7 +468,8 @@ std::string file_path(const std::string& results_dir, const Machine& m) {
   return results_dir + "/roofline/" + machine_slug(m) + ".json";
 }
 
-std::optional<Roofline> load(const std::string& path, const Machine& m) {
+std::optional<Roofline> load(const std::string& path, const Machine& m, bool* outdated) {
+  if (outdated) *outdated = false;
   std::ifstream f(path);
   if (!f) return std::nullopt;
   nlohmann::json j;
@@ -451,6 +477,10 @@ std::optional<Roofline> load(const std::string& path, const Machine& m) {
     j = nlohmann::json::parse(f);
   } catch (const nlohmann::json::exception& e) {
     throw std::invalid_argument(path + ": not valid JSON: " + e.what());
+  }
+  if (j.is_object() && j.value("schema", "") == kSchemaOneStream) {
+    if (outdated) *outdated = true;
+    return std::nullopt;
   }
   Roofline r = Roofline::from_json(j, path);
   if (!(r.machine == m)) return std::nullopt;
@@ -461,11 +491,15 @@ Roofline load_or_measure(const std::string& results_dir, bool remeasure, const M
                          std::ostream* progress, bool* measured) {
   const Machine m = this_machine();
   const std::string path = file_path(results_dir, m);
+  bool outdated = false;
   if (!remeasure)
-    if (auto r = load(path, m)) {
+    if (auto r = load(path, m, &outdated)) {
       if (measured) *measured = false;
       return *r;
     }
+  if (progress && outdated)
+    *progress << path << " was measured by an older tritbench (" << kSchemaOneStream
+              << ": read bandwidth with one stream per thread only)\n";
   if (progress) *progress << "measuring the roofline of this machine (saved to " << path << ")\n";
   Roofline r = measure(opts, progress);
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());

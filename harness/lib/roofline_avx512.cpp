@@ -34,6 +34,25 @@ std::uint64_t read_avx512(const void* p, std::uint64_t bytes) {
   return lane_sum(s0);
 }
 
+std::uint64_t read2_avx512(const void* p, std::uint64_t bytes) {
+  const auto* a = static_cast<const __m512i*>(p);
+  const auto* b = a + bytes / 128;  // the second half
+  __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+  for (std::uint64_t i = 0; i < bytes / 128; i += 4) {
+    s0 = _mm512_add_epi64(s0, _mm512_load_si512(a + i + 0));
+    s1 = _mm512_add_epi64(s1, _mm512_load_si512(b + i + 0));
+    s2 = _mm512_add_epi64(s2, _mm512_load_si512(a + i + 1));
+    s3 = _mm512_add_epi64(s3, _mm512_load_si512(b + i + 1));
+    s4 = _mm512_add_epi64(s4, _mm512_load_si512(a + i + 2));
+    s5 = _mm512_add_epi64(s5, _mm512_load_si512(b + i + 2));
+    s6 = _mm512_add_epi64(s6, _mm512_load_si512(a + i + 3));
+    s7 = _mm512_add_epi64(s7, _mm512_load_si512(b + i + 3));
+  }
+  s0 = _mm512_add_epi64(_mm512_add_epi64(_mm512_add_epi64(s0, s1), _mm512_add_epi64(s2, s3)),
+                        _mm512_add_epi64(_mm512_add_epi64(s4, s5), _mm512_add_epi64(s6, s7)));
+  return lane_sum(s0);
+}
+
 void copy_avx512(void* dst, const void* src, std::uint64_t bytes) {
   const auto* s = static_cast<const __m512i*>(src);
   auto* d = static_cast<__m512i*>(dst);
