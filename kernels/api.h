@@ -72,6 +72,7 @@ struct TileConfig {
   int parallel = 0;  // family-specific (e.g. 1 = weight-parallel)
   int block_rows = 0;  // weight rows per cache block of the GEMM loop nest
   int prefetch = 0;  // software prefetch distance in bytes (0 = none)
+  int streams = 0;  // weight streams each thread of a single-token GEMV reads at once (0 = one)
   bool operator==(const TileConfig&) const = default;
   std::string str() const;  // "rb=4,cb=4" (only the non-default fields)
 };

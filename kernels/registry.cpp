@@ -137,6 +137,13 @@ const KernelInfo kRows[] = {
      {0, 0, 0, 0, 0, 4096}, i2r::pack, i2r::unpack, i2r::prepare, i2r::gemm_i32_avx512vnni, nullptr,
      "I2_R16, AVX-512 VNNI, prefetching 4 KiB ahead (pf=4096): the streaming-from-DRAM tile",
      &i2r::kTilesFixed},
+    // The same with two weight streams per thread in a single-token GEMV (st=2): from DRAM two
+    // streams far apart get more bandwidth per core than one (kernels/i2r/README.md, "Two
+    // streams"); in cache the loop's extra shift costs time.
+    {"i2r_2s__avx512vnni", "i2r_2s", "I2_R16", kAvx512Vnni, kExact, {}, 64, 16, 2.0,
+     {0, 0, 0, 0, 0, 4096, 2}, i2r::pack, i2r::unpack, i2r::prepare, i2r::gemm_i32_avx512vnni, nullptr,
+     "I2_R16, AVX-512 VNNI, two weight streams per thread and pf=4096 (st=2): the decoding tile",
+     &i2r::kTilesFixed},
 };
 
 }  // namespace

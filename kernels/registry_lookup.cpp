@@ -99,6 +99,7 @@ std::string TileConfig::str() const {
   add("par", parallel);
   add("br", block_rows);
   add("pf", prefetch);
+  add("st", streams);
   return s.empty() ? "default" : s;
 }
 

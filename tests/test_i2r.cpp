@@ -46,13 +46,18 @@ TEST(I2R, KBeyondTheAccumulatorBoundIsRefused) {
   }
 }
 
-// Every tile the tuner proposes, and the extremes of both fields, give the oracle's bits: row
+// Every tile the tuner proposes, and the extremes of the fields, give the oracle's bits: row
 // blocks of one quad and of several, a prefetch one tile ahead and 1 MiB ahead (far past the end
-// of these matrices: a prefetch never faults), on M and K tails, GEMV and batches, 1 and 2 threads.
+// of these matrices: a prefetch never faults), one and two weight streams (st=2 on GEMVs of one
+// quad, where it falls back to one stream, and of even and odd quad counts per thread: 330 rows
+// are 6 quads, 3 per thread at 2 threads), on M and K tails, GEMV and batches, 1 and 2 threads.
 TEST(I2R, EveryTileIsExact) {
   const KernelInfo& k = *find_kernel("i2r__avx512vnni");
   if (!runnable(k)) GTEST_SKIP() << k.name << ": " << why_not_runnable(k.isa);
-  std::vector<TileConfig> tiles{{0, 0, 0, 0, 64, 256}, {0, 0, 0, 0, 192, i2r::kMaxPrefetch}};
+  std::vector<TileConfig> tiles{{0, 0, 0, 0, 64, 256},
+                                {0, 0, 0, 0, 192, i2r::kMaxPrefetch},
+                                {0, 0, 0, 0, 0, 256, 2},
+                                {0, 0, 0, 0, 0, i2r::kMaxPrefetch, 2}};
   for (std::int64_t N : {1, 3, 128})
     for (const TileConfig& t : k.tiles->candidates(2560, 2560, N)) tiles.push_back(t);
   ThreadPool one(1), two(2);
@@ -60,6 +65,9 @@ TEST(I2R, EveryTileIsExact) {
       {200, 389, 5, check::WeightData::kRandom, check::ActData::kUniform, 21},
       {64, 2560, 1, check::WeightData::kRandom, check::ActData::kGaussian, 22},
       {130, 1000, 17, check::WeightData::kPlusOne, check::ActData::kAllMin, 23},
+      {330, 777, 1, check::WeightData::kRandom, check::ActData::kGaussian, 24},
+      {200, 2560, 1, check::WeightData::kMinusOne, check::ActData::kAllMax, 25},
+      {130, 1000, 1, check::WeightData::kPlusOne, check::ActData::kAllMin, 26},
   };
   for (const auto& c : cases) {
     check::CaseData d;
@@ -77,7 +85,8 @@ TEST(I2R, RefusedTilesNameTheField) {
   const KernelInfo& k = *find_kernel("i2r__avx512vnni");
   check::CaseData d;
   check::make_data({8, 256, 2}, d);
-  const std::pair<TileConfig, const char*> bad[] = {{{4, 0, 0, 0, 0, 0}, "takes only br and pf"},
+  const std::pair<TileConfig, const char*> bad[] = {{{4, 0, 0, 0, 0, 0}, "takes only br, pf and st"},
+                                                    {{0, 0, 0, 0, 0, 0, 3}, "st must"},
                                                     {{0, 0, 0, 0, 65, 0}, "br must"},
                                                     {{0, 0, 0, 0, 0, 100}, "pf must"},
                                                     {{0, 0, 0, 0, 0, i2r::kMaxPrefetch + 256}, "pf must"}};
@@ -94,6 +103,13 @@ TEST(I2R, RefusedTilesNameTheField) {
   const KernelInfo& pf = *find_kernel("i2r_pf__avx512vnni");
   EXPECT_EQ(pf.tile.prefetch, 4096);
   EXPECT_TRUE(pf.tiles->candidates(2560, 2560, 1).empty());
+  const KernelInfo& two = *find_kernel("i2r_2s__avx512vnni");
+  EXPECT_EQ(two.tile.prefetch, 4096);
+  EXPECT_EQ(two.tile.streams, 2);
+  EXPECT_TRUE(two.tiles->candidates(2560, 2560, 1).empty());
+  // st is reported for a single token only (a batch walks L2 blocks, whatever st says).
+  EXPECT_EQ(two.tiles->effective(two.tile, 2560, 2560, 1).str(), "pf=4096,st=2");
+  EXPECT_EQ(two.tiles->effective(two.tile, 2560, 2560, 8).streams, 0);
 }
 
 }  // namespace

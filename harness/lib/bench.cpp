@@ -190,7 +190,7 @@ std::vector<Result> run(const std::vector<Spec>& specs, const Options& opts) {
     const Spec& s = specs[i];
     const TileConfig t = WeightSet::tile_matters(s) ? s.tile : TileConfig{};
     return std::make_tuple(s.M, s.K, reinterpret_cast<std::uintptr_t>(s.kernel->pack), t.row_block,
-                           t.col_block, t.k_block, t.parallel, t.block_rows, t.prefetch, s.hot);
+                           t.col_block, t.k_block, t.parallel, t.block_rows, t.prefetch, t.streams, s.hot);
   };
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return key(a) < key(b); });
 
@@ -316,7 +316,7 @@ nlohmann::json Result::to_json() const {
                       {"tile_fields",
                        {{"rb", tile.row_block}, {"cb", tile.col_block}, {"kb", tile.k_block},
                         {"par", tile.parallel}, {"br", tile.block_rows},
-                        {"pf", tile.prefetch}}},
+                        {"pf", tile.prefetch}, {"st", tile.streams}}},
                       {"tile_requested", spec.tile.str()},
                       {"tile_source", spec.tile_source},
                       {"weight_copies", weight_copies},

@@ -19,7 +19,8 @@
 // prefetch pf bytes ahead in the quad stream during the first token's pass over a block (to L2,
 // where later tokens find the block; a single-token GEMV prefetches non-temporally, see Pf).
 // pf is off unless a tile sets it (i2r_pf__avx512vnni: 4096): see README.md ("Prefetch") for the
-// side-by-side numbers behind that.
+// side-by-side numbers behind that. st=2 makes a single-token GEMV read a thread's quads as two
+// streams, its first and second half, a quad of each at once (gemv4x2; README.md, "Two streams").
 //
 // Why inline assembly for the hot loop: GCC 12 keeps two copies of the 16 accumulators of this
 // loop (a register-to-register move per accumulator per iteration, measured: about half the
@@ -48,6 +49,14 @@ alignas(64) constexpr std::uint8_t kPlaneMasks[4][64] = {
     {TB_R16(0x30), TB_R16(0x30), TB_R16(0x30), TB_R16(0x30)},
     {TB_R16(0xC0), TB_R16(0xC0), TB_R16(0xC0), TB_R16(0xC0)}};
 #undef TB_R16
+
+// The masks of gemv4x2: bits 1:0 and 3:2 of every byte.
+alignas(64) constexpr std::uint8_t kPairMasks[2][64] = {
+#define TB_R64(v) TB_R16(v), TB_R16(v), TB_R16(v), TB_R16(v)
+#define TB_R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+    {TB_R64(0x03)}, {TB_R64(0x0C)}};
+#undef TB_R16
+#undef TB_R64
 
 // Writes 16 rows' results starting at row m, only those below m1.
 inline void store_rows(std::int32_t* c, std::int64_t m, std::int64_t m1, __m512i v) {
@@ -135,6 +144,82 @@ void gemv4(const std::uint8_t* w, std::int64_t Kp, const std::int8_t* q, std::in
 #undef TB_GROUP
 }
 
+// GEMV of two quads at once, wa and wb: two streams (see "Two streams" in README.md). Sixteen
+// accumulators hold two per row group and quad, so the planes are paired: per 64-byte tile x, a
+// 16-bit right shift by 4 gives y, whose bytes hold planes 2 and 3 in bits 3:0 (the bits shifted
+// in from the next byte land in bits 7:4, which the masks drop). lo accumulates
+// (x & 3)*q0 + (y & 3)*q2 = code0*q0 + code2*q2 and hi (x & 12)*q1 + (y & 12)*q3 =
+// 4*(code1*q1 + code3*q3), so the row sum is lo + (hi >> 2), exactly. Per tile a lane adds at
+// most 2*4*2*128 = 2048 to lo and 4 times that to hi: int32 holds Kp/16 tiles up to Kp = 2^22.
+// out: [quad a, b][group 0..3][lo, hi][16 lanes].
+template <Pf kPf>
+void gemv4x2(const std::uint8_t* wa, const std::uint8_t* wb, std::int64_t Kp, const std::int8_t* q,
+             std::int32_t* out, std::int64_t pf) {
+  std::int64_t tiles = Kp / kCols;
+#define TB_GROUP2(addr, lo, hi)                                             \
+  "vmovdqa64 " addr ", %%zmm24\n\t"                                         \
+  "vpsrlw $4, %%zmm24, %%zmm25\n\t"                                         \
+  "vpandd %%zmm16, %%zmm24, %%zmm26\n\t"                                    \
+  "vpdpbusd %%zmm20, %%zmm26, " TB_ZMM(lo) "\n\t"                           \
+  "vpandd %%zmm17, %%zmm24, %%zmm27\n\t"                                    \
+  "vpdpbusd %%zmm21, %%zmm27, " TB_ZMM(hi) "\n\t"                           \
+  "vpandd %%zmm16, %%zmm25, %%zmm28\n\t"                                    \
+  "vpdpbusd %%zmm22, %%zmm28, " TB_ZMM(lo) "\n\t"                           \
+  "vpandd %%zmm17, %%zmm25, %%zmm29\n\t"                                    \
+  "vpdpbusd %%zmm23, %%zmm29, " TB_ZMM(hi) "\n\t"
+#define TB_PREFETCH2(op)           \
+  op " (%[wa],%[pf])\n\t"          \
+  op " 64(%[wa],%[pf])\n\t"        \
+  op " 128(%[wa],%[pf])\n\t"       \
+  op " 192(%[wa],%[pf])\n\t"       \
+  op " (%[wb],%[pf])\n\t"          \
+  op " 64(%[wb],%[pf])\n\t"        \
+  op " 128(%[wb],%[pf])\n\t"       \
+  op " 192(%[wb],%[pf])\n\t"
+#define TB_LOOP2(PREFETCH)                                                                     \
+  asm volatile(                                                                                \
+      TB_ZERO(0) TB_ZERO(1) TB_ZERO(2) TB_ZERO(3) TB_ZERO(4) TB_ZERO(5) TB_ZERO(6) TB_ZERO(7)  \
+      TB_ZERO(8) TB_ZERO(9) TB_ZERO(10) TB_ZERO(11) TB_ZERO(12) TB_ZERO(13) TB_ZERO(14)        \
+      TB_ZERO(15)                                                                              \
+      "vmovdqa64 0(%[m]), %%zmm16\n\t"                                                         \
+      "vmovdqa64 64(%[m]), %%zmm17\n\t"                                                        \
+      "1:\n\t"                                                                                 \
+      "vpbroadcastd 0(%[q]), %%zmm20\n\t"                                                      \
+      "vpbroadcastd 4(%[q]), %%zmm21\n\t"                                                      \
+      "vpbroadcastd 8(%[q]), %%zmm22\n\t"                                                      \
+      "vpbroadcastd 12(%[q]), %%zmm23\n\t"                                                     \
+      PREFETCH                                                                                 \
+      TB_GROUP2("(%[wa])", 0, 1) TB_GROUP2("(%[wb])", 8, 9)                                    \
+      TB_GROUP2("64(%[wa])", 2, 3) TB_GROUP2("64(%[wb])", 10, 11)                              \
+      TB_GROUP2("128(%[wa])", 4, 5) TB_GROUP2("128(%[wb])", 12, 13)                            \
+      TB_GROUP2("192(%[wa])", 6, 7) TB_GROUP2("192(%[wb])", 14, 15)                            \
+      "add $256, %[wa]\n\t"                                                                    \
+      "add $256, %[wb]\n\t"                                                                    \
+      "add $16, %[q]\n\t"                                                                      \
+      "dec %[n]\n\t"                                                                           \
+      "jnz 1b\n\t"                                                                             \
+      TB_STORE(0) TB_STORE(1) TB_STORE(2) TB_STORE(3) TB_STORE(4) TB_STORE(5) TB_STORE(6)      \
+      TB_STORE(7) TB_STORE(8) TB_STORE(9) TB_STORE(10) TB_STORE(11) TB_STORE(12) TB_STORE(13)  \
+      TB_STORE(14) TB_STORE(15)                                                                \
+      : [wa] "+r"(wa), [wb] "+r"(wb), [q] "+r"(q), [n] "+r"(tiles)                            \
+      : [m] "r"(kPairMasks), [out] "r"(out), [pf] "r"(pf)                                     \
+      : "memory", "cc", TB_CLOBBER_16, "xmm16", "xmm17", "xmm20", "xmm21", "xmm22", "xmm23",  \
+        "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29")
+  if constexpr (kPf == Pf::kNta)
+    TB_LOOP2(TB_PREFETCH2("prefetchnta"));
+  else
+    TB_LOOP2("");
+#undef TB_LOOP2
+#undef TB_PREFETCH2
+#undef TB_GROUP2
+}
+
+// The 16 rows of group g of the quad whose sums gemv4x2 left at o (lo at o, hi 16 lanes on).
+inline __m512i combine_pair(const std::int32_t* o, std::int32_t qsum) {
+  const __m512i lo = _mm512_load_si512(o), hi = _mm512_load_si512(o + 16);
+  return _mm512_sub_epi32(_mm512_add_epi32(lo, _mm512_srai_epi32(hi, 2)), _mm512_set1_epi32(qsum));
+}
+
 // GEMV for token n over quads [u0, u1), results for rows < m1.
 void gemv_token(const GemmArgs& a, std::int64_t n, std::int64_t u0, std::int64_t u1,
                 std::int64_t pf) {
@@ -157,20 +242,49 @@ void gemv_token(const GemmArgs& a, std::int64_t n, std::int64_t u0, std::int64_t
   }
 }
 
+// Single-token GEMV over quads [u0, u1) as two streams: the first half of the quads and the second,
+// a quad of each at a time (the middle quad of an odd count alone at the end).
+void gemv_two_streams(const GemmArgs& a, std::int64_t u0, std::int64_t u1, std::int64_t pf) {
+  const std::int64_t n = u1 - u0, half = n / 2, ub = u0 + (n + 1) / 2;
+  alignas(64) std::int32_t out[2 * 4 * 2 * 16];
+  const std::int64_t quad_bytes = a.Kp * 16;
+  for (std::int64_t i = 0; i < half; ++i) {
+    const std::int64_t ua = u0 + i, ubi = ub + i;
+    if (pf > 0)
+      gemv4x2<Pf::kNta>(a.w + ua * quad_bytes, a.w + ubi * quad_bytes, a.Kp, a.q, out, pf);
+    else
+      gemv4x2<Pf::kNone>(a.w + ua * quad_bytes, a.w + ubi * quad_bytes, a.Kp, a.q, out, pf);
+    for (int g = 0; g < 4; ++g) {
+      store_rows(a.c, ua * kQuadRows + g * kRows, a.m1, combine_pair(out + g * 32, a.qsum[0]));
+      store_rows(a.c, ubi * kQuadRows + g * kRows, a.m1, combine_pair(out + 128 + g * 32, a.qsum[0]));
+    }
+  }
+  if (n % 2) gemv_token(a, 0, ub - 1, ub, pf);
+}
+
 }  // namespace
+
+// Prefetches [p, p + n) (the start of a stream whose loop prefetches pf bytes ahead of itself, and
+// would otherwise begin with pf bytes of demand misses). Only within the call's rows: a prefetch
+// never faults, but the look-ahead in the loop is the only one allowed past the end.
+void prefetch_start(const std::uint8_t* p, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; i += 64) _mm_prefetch(reinterpret_cast<const char*>(p + i), _MM_HINT_T1);
+}
 
 void gemm_avx512vnni(const GemmArgs& a) {
   // m0 is a multiple of 64 (the registry row's row_multiple); the last quad may be partly padding.
   const std::int64_t u0 = a.m0 / kQuadRows, u1 = (a.m1 + kQuadRows - 1) / kQuadRows;
-  const std::int64_t per_block = a.block_rows / kQuadRows;
-  if (a.prefetch > 0) {
-    // The loop prefetches pf bytes ahead of itself, so it would start with pf bytes of demand
-    // misses: ask for them at once (only within this call's rows; a prefetch never faults, but
-    // the look-ahead in the loop is the only one allowed past the end).
-    const std::uint8_t* p = a.w + u0 * a.Kp * 16;
-    const std::int64_t n = std::min(a.prefetch, (u1 - u0) * a.Kp * 16);
-    for (std::int64_t i = 0; i < n; i += 64) _mm_prefetch(reinterpret_cast<const char*>(p + i), _MM_HINT_T1);
+  const std::int64_t per_block = a.block_rows / kQuadRows, quad_bytes = a.Kp * 16;
+  if (a.N == 1 && a.streams == 2 && u1 - u0 >= 2) {
+    if (a.prefetch > 0) {
+      const std::int64_t ub = u0 + (u1 - u0 + 1) / 2;  // gemv_two_streams' second stream
+      prefetch_start(a.w + u0 * quad_bytes, std::min(a.prefetch, (ub - u0) * quad_bytes));
+      prefetch_start(a.w + ub * quad_bytes, std::min(a.prefetch, (u1 - ub) * quad_bytes));
+    }
+    gemv_two_streams(a, u0, u1, a.prefetch);
+    return;
   }
+  if (a.prefetch > 0) prefetch_start(a.w + u0 * quad_bytes, std::min(a.prefetch, (u1 - u0) * quad_bytes));
   for (std::int64_t ub = u0; ub < u1; ub += per_block) {
     const std::int64_t ue = ub + per_block < u1 ? ub + per_block : u1;
     for (std::int64_t n = 0; n < a.N; ++n) gemv_token(a, n, ub, ue, n == 0 ? a.prefetch : 0);

@@ -61,6 +61,7 @@ std::string check(const Rules& ru, const TileConfig& t) {
     return who + "par must be 0 (activation-parallel) or 1 (weight-parallel)";
   if (t.block_rows < 0 || t.block_rows > (1 << 20)) return who + "br must be 0 (auto) or 1..2^20";
   if (t.prefetch != 0) return who + "pf is not a parameter of I2_S (its look-ahead is fixed)";
+  if (t.streams != 0) return who + "st is not a parameter of I2_S (a thread reads its rows as one range)";
   return {};
 }
 

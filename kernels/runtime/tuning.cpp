@@ -43,9 +43,10 @@ TileConfig parse_tile(std::string_view s) {
     else if (key == "par") t.parallel = v;
     else if (key == "br") t.block_rows = v;
     else if (key == "pf") t.prefetch = v;
+    else if (key == "st") t.streams = v;
     else
       throw std::invalid_argument("tile '" + std::string(s) + "': unknown key '" + std::string(key) +
-                                  "' (expected rb, cb, kb, par, br or pf)");
+                                  "' (expected rb, cb, kb, par, br, pf or st)");
   }
   return t;
 }

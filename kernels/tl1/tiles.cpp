@@ -25,7 +25,7 @@ int no_cols(const TileConfig& t) {
 // Cols: the row's col_block validator (no_cols for rows without one).
 template <int (*Blocks)(const TileConfig&), int (*Cols)(const TileConfig&)>
 std::string check(const TileConfig& t) {
-  if (t.row_block || t.parallel || t.block_rows || t.prefetch)
+  if (t.row_block || t.parallel || t.block_rows || t.prefetch || t.streams)
     return "TL tiles take only k_block (and col_block on the exact AVX-512 rows); got " + t.str();
   try {
     Blocks(t);
