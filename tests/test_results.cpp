@@ -50,6 +50,20 @@ TEST(Experiment, ParsesAndRefusesBadFieldsByPath) {
   EXPECT_NE(err(R"({"sweeps": [{"read_now": "yes"}]})").find("sweeps[0].read_now: expected true or false"), std::string::npos);
 }
 
+// Every experiment the project ships parses and plans (kernel globs, presets, models), so a typo in
+// one fails here rather than at the start of an hour-long run.
+TEST(Experiment, EveryShippedExperimentPlans) {
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(fs::path(TRITBENCH_SOURCE_DIR) / "experiments")) {
+    if (e.path().extension() != ".json") continue;
+    ++n;
+    std::string out;
+    EXPECT_EQ(run_cli("run " + e.path().string() + " --dry-run", &out), 0) << e.path() << ": " << out;
+    EXPECT_NE(out.find("timed items"), std::string::npos) << e.path() << ": " << out;
+  }
+  EXPECT_GE(n, 6) << "experiments/ holds quickstart, kernels-2b4t, lut-vs-mad, threads, e2e-sizes, gemv-dram";
+}
+
 TEST(Compare, VerdictsUseTheSamples) {
   EXPECT_FALSE(compare::significantly_different({1.0, 1.1, 0.9}, {1.05, 0.95, 1.0}));
   EXPECT_TRUE(compare::significantly_different({1.0, 1.01, 0.99}, {2.0, 2.02, 1.98}));
