@@ -50,10 +50,9 @@ std::string machine_slug(const Machine& m);
 
 // Ceilings at one thread count. The read bandwidth is measured two ways: each thread reading its
 // part of the array as one sequential stream, and as two (its two halves, read in alternation).
-// On the Zen 5 VM this was written on, two streams per core got 1.15-1.35x the DRAM bandwidth of
-// one (the hardware prefetchers keep more lines in flight for two streams far apart; three or
-// more, or two a page apart, were slower than one), so one stream understated the ceiling and a
-// kernel reading two could pass "100%". read_gbps, the figure every result is reported against,
+// On the Zen 5 VM this was written on, two streams per core got 1.06-1.35x the DRAM bandwidth of
+// one, depending on the hour (three or more streams, or two a page apart, were slower than one),
+// so one stream understated the ceiling and a kernel reading two could pass "100%". read_gbps, the figure every result is reported against,
 // is the better of the two.
 struct Ceilings {
   int threads = 1;
