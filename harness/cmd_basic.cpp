@@ -32,14 +32,15 @@ int print_roofline(const Args& args) {
   std::cout << (measured ? "measured now" : "measured " + r.measured_at + " (--remeasure to redo)")
             << ": " << roofline::file_path(dir, r.machine) << "\n"
             << "bandwidth over " << r.array_bytes / (1 << 20) << " MiB with " << r.read_kernel
-            << " loads, best of " << r.passes << " passes; read = the better of one and two sequential streams\n"
-            << "per thread (each thread's part read whole, or its two halves in alternation); int8 peaks\n"
-            << "in GOP/s (2 ops per product)\n\n";
+            << " loads, best of " << r.passes << " passes; read = the better of one and two\n"
+            << "sequential streams per thread (each thread's part read whole, or its two halves in\n"
+            << "alternation); int8 peaks in GOP/s (2 ops per product)\n\n";
   std::vector<std::string> peaks;
   for (const auto& c : r.by_threads)
     for (const auto& [k, v] : c.int8_gops)
       if (std::find(peaks.begin(), peaks.end(), k) == peaks.end()) peaks.push_back(k);
-  std::vector<std::string> header = {"threads", "read GB/s", "1 stream", "2 streams", "copy GB/s", "triad GB/s"};
+  std::vector<std::string> header = {"threads",   "read GB/s", "1 stream",
+                                     "2 streams", "copy GB/s", "triad GB/s"};
   for (const auto& p : peaks) header.push_back(p);
   Table t(header);
   for (const auto& c : r.by_threads) {

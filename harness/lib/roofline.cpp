@@ -427,8 +427,9 @@ Roofline measure(const MeasureOptions& opts, std::ostream* progress) {
       if (peaks[k].available)
         c.int8_gops[peaks[k].name] = peaks[k].ops_per_iter * static_cast<double>(iters[k]) * t / pk[k] * 1e-9;
     if (progress) {
-      *progress << "  " << t << " thread" << (t > 1 ? "s" : " ") << ": read " << c.read_gbps << " GB/s (1 / 2 streams "
-                << c.read_one_stream_gbps << " / " << c.read_two_streams_gbps << "), copy "
+      *progress << "  " << t << " thread" << (t > 1 ? "s" : " ") << ": read " << c.read_gbps
+                << " GB/s (1 / 2 streams " << c.read_one_stream_gbps << " / " << c.read_two_streams_gbps
+                << "), copy "
                 << c.copy_gbps << ", triad " << c.triad_gbps << "; int8 GOP/s";
       for (const auto& [k, v] : c.int8_gops) *progress << " " << k << " " << v;
       *progress << "\n";
@@ -460,7 +461,8 @@ double ReadProbe::read_gbps(ThreadPool& pool, int passes) {
   double best = 1e30;
   for (int p = 0; p < std::max(1, passes); ++p)
     for (int streams : {1, 2})
-      best = std::min(best, timed_read(pool, widest_read(streams), impl_->buf.bytes(), impl_->buf.n, impl_->sink));
+      best = std::min(best,
+                      timed_read(pool, widest_read(streams), impl_->buf.bytes(), impl_->buf.n, impl_->sink));
   return static_cast<double>(impl_->buf.n) / best * 1e-9;
 }
 

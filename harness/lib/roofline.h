@@ -52,8 +52,8 @@ std::string machine_slug(const Machine& m);
 // part of the array as one sequential stream, and as two (its two halves, read in alternation).
 // On the Zen 5 VM this was written on, two streams per core got 1.06-1.35x the DRAM bandwidth of
 // one, depending on the hour (three or more streams, or two a page apart, were slower than one),
-// so one stream understated the ceiling and a kernel reading two could pass "100%". read_gbps, the figure every result is reported against,
-// is the better of the two.
+// so one stream understated the ceiling and a kernel reading two could pass "100%". read_gbps,
+// the figure every result is reported against, is the better of the two.
 struct Ceilings {
   int threads = 1;
   double read_gbps = 0, copy_gbps = 0, triad_gbps = 0;
@@ -95,9 +95,9 @@ Roofline measure(const MeasureOptions& opts, std::ostream* progress);
 
 // The read bandwidth now, measured as measure() measures its read figure (the widest load loop,
 // each thread reading a contiguous part of one array far larger than the LLC as one and as two
-// streams, the best of both over the passes) over an array of its own. For a benchmark to take right next to a row: on a shared or virtual
-// machine the DRAM bandwidth drifts by tens of percent within minutes, so a saved ceiling can
-// be far from the one a row actually ran under.
+// streams, the best of both over the passes) over an array of its own. For a benchmark to take
+// right next to a row: on a shared or virtual machine the DRAM bandwidth drifts by tens of
+// percent within minutes, so a saved ceiling can be far from the one a row actually ran under.
 class ReadProbe {
  public:
   explicit ReadProbe(std::int64_t bytes = 0);  // 0: 8x the last-level cache, 256 MiB..1 GiB

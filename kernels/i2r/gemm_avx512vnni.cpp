@@ -38,6 +38,19 @@ namespace {
 #define TB_ZMM(i) "%%zmm" #i
 #define TB_ZERO(i) "vpxord " TB_ZMM(i) ", " TB_ZMM(i) ", " TB_ZMM(i) "\n\t"
 #define TB_STORE(i) "vmovdqa64 " TB_ZMM(i) ", " #i "*64(%[out])\n\t"
+// The 16 accumulators zmm0-15: zeroed before a loop, stored to out[0..256) after it.
+#define TB_ZERO_16                                                                          \
+  TB_ZERO(0) TB_ZERO(1) TB_ZERO(2) TB_ZERO(3) TB_ZERO(4) TB_ZERO(5) TB_ZERO(6) TB_ZERO(7) \
+  TB_ZERO(8) TB_ZERO(9) TB_ZERO(10) TB_ZERO(11) TB_ZERO(12) TB_ZERO(13) TB_ZERO(14) TB_ZERO(15)
+#define TB_STORE_16                                                                                \
+  TB_STORE(0) TB_STORE(1) TB_STORE(2) TB_STORE(3) TB_STORE(4) TB_STORE(5) TB_STORE(6) TB_STORE(7) \
+  TB_STORE(8) TB_STORE(9) TB_STORE(10) TB_STORE(11) TB_STORE(12) TB_STORE(13) TB_STORE(14) TB_STORE(15)
+// The tile's 16 activations as four dwords, each broadcast to every lane: zmm20-23.
+#define TB_BROADCAST_Q                       \
+  "vpbroadcastd 0(%[q]), %%zmm20\n\t"        \
+  "vpbroadcastd 4(%[q]), %%zmm21\n\t"        \
+  "vpbroadcastd 8(%[q]), %%zmm22\n\t"        \
+  "vpbroadcastd 12(%[q]), %%zmm23\n\t"
 #define TB_CLOBBER_16                                                                        \
   "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", \
       "xmm11", "xmm12", "xmm13", "xmm14", "xmm15"
@@ -105,18 +118,13 @@ void gemv4(const std::uint8_t* w, std::int64_t Kp, const std::int8_t* q, std::in
 
 #define TB_LOOP(PREFETCH)                                                                      \
   asm volatile(                                                                                \
-      TB_ZERO(0) TB_ZERO(1) TB_ZERO(2) TB_ZERO(3) TB_ZERO(4) TB_ZERO(5) TB_ZERO(6) TB_ZERO(7)  \
-      TB_ZERO(8) TB_ZERO(9) TB_ZERO(10) TB_ZERO(11) TB_ZERO(12) TB_ZERO(13) TB_ZERO(14)        \
-      TB_ZERO(15)                                                                              \
+      TB_ZERO_16                                                                               \
       "vmovdqa64 0(%[m]), %%zmm16\n\t"                                                         \
       "vmovdqa64 64(%[m]), %%zmm17\n\t"                                                        \
       "vmovdqa64 128(%[m]), %%zmm18\n\t"                                                       \
       "vmovdqa64 192(%[m]), %%zmm19\n\t"                                                       \
       "1:\n\t"                                                                                 \
-      "vpbroadcastd 0(%[q]), %%zmm20\n\t"                                                      \
-      "vpbroadcastd 4(%[q]), %%zmm21\n\t"                                                      \
-      "vpbroadcastd 8(%[q]), %%zmm22\n\t"                                                      \
-      "vpbroadcastd 12(%[q]), %%zmm23\n\t"                                                     \
+      TB_BROADCAST_Q                                                                           \
       PREFETCH                                                                                 \
       TB_GROUP("(%[w0])", 0, 1, 2, 3)                                                          \
       TB_GROUP("64(%[w0])", 4, 5, 6, 7)                                                        \
@@ -126,9 +134,7 @@ void gemv4(const std::uint8_t* w, std::int64_t Kp, const std::int8_t* q, std::in
       "add $16, %[q]\n\t"                                                                      \
       "dec %[n]\n\t"                                                                           \
       "jnz 1b\n\t"                                                                             \
-      TB_STORE(0) TB_STORE(1) TB_STORE(2) TB_STORE(3) TB_STORE(4) TB_STORE(5) TB_STORE(6)      \
-      TB_STORE(7) TB_STORE(8) TB_STORE(9) TB_STORE(10) TB_STORE(11) TB_STORE(12) TB_STORE(13)  \
-      TB_STORE(14) TB_STORE(15)                                                                \
+      TB_STORE_16                                                                              \
       : [w0] "+r"(w0), [q] "+r"(q), [n] "+r"(tiles)                                           \
       : [m] "r"(kPlaneMasks), [out] "r"(out), [pf] "r"(pf)                                    \
       : "memory", "cc", TB_CLOBBER_16, "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21",  \
@@ -178,16 +184,11 @@ void gemv4x2(const std::uint8_t* wa, const std::uint8_t* wb, std::int64_t Kp, co
   op " 192(%[wb],%[pf])\n\t"
 #define TB_LOOP2(PREFETCH)                                                                     \
   asm volatile(                                                                                \
-      TB_ZERO(0) TB_ZERO(1) TB_ZERO(2) TB_ZERO(3) TB_ZERO(4) TB_ZERO(5) TB_ZERO(6) TB_ZERO(7)  \
-      TB_ZERO(8) TB_ZERO(9) TB_ZERO(10) TB_ZERO(11) TB_ZERO(12) TB_ZERO(13) TB_ZERO(14)        \
-      TB_ZERO(15)                                                                              \
+      TB_ZERO_16                                                                               \
       "vmovdqa64 0(%[m]), %%zmm16\n\t"                                                         \
       "vmovdqa64 64(%[m]), %%zmm17\n\t"                                                        \
       "1:\n\t"                                                                                 \
-      "vpbroadcastd 0(%[q]), %%zmm20\n\t"                                                      \
-      "vpbroadcastd 4(%[q]), %%zmm21\n\t"                                                      \
-      "vpbroadcastd 8(%[q]), %%zmm22\n\t"                                                      \
-      "vpbroadcastd 12(%[q]), %%zmm23\n\t"                                                     \
+      TB_BROADCAST_Q                                                                           \
       PREFETCH                                                                                 \
       TB_GROUP2("(%[wa])", 0, 1) TB_GROUP2("(%[wb])", 8, 9)                                    \
       TB_GROUP2("64(%[wa])", 2, 3) TB_GROUP2("64(%[wb])", 10, 11)                              \
@@ -198,9 +199,7 @@ void gemv4x2(const std::uint8_t* wa, const std::uint8_t* wb, std::int64_t Kp, co
       "add $16, %[q]\n\t"                                                                      \
       "dec %[n]\n\t"                                                                           \
       "jnz 1b\n\t"                                                                             \
-      TB_STORE(0) TB_STORE(1) TB_STORE(2) TB_STORE(3) TB_STORE(4) TB_STORE(5) TB_STORE(6)      \
-      TB_STORE(7) TB_STORE(8) TB_STORE(9) TB_STORE(10) TB_STORE(11) TB_STORE(12) TB_STORE(13)  \
-      TB_STORE(14) TB_STORE(15)                                                                \
+      TB_STORE_16                                                                              \
       : [wa] "+r"(wa), [wb] "+r"(wb), [q] "+r"(q), [n] "+r"(tiles)                            \
       : [m] "r"(kPairMasks), [out] "r"(out), [pf] "r"(pf)                                     \
       : "memory", "cc", TB_CLOBBER_16, "xmm16", "xmm17", "xmm20", "xmm21", "xmm22", "xmm23",  \
@@ -294,6 +293,9 @@ void gemm_avx512vnni(const GemmArgs& a) {
 #undef TB_ZMM
 #undef TB_ZERO
 #undef TB_STORE
+#undef TB_ZERO_16
+#undef TB_STORE_16
+#undef TB_BROADCAST_Q
 #undef TB_CLOBBER_16
 
 }  // namespace tritbench::i2r
