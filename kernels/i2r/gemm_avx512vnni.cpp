@@ -261,14 +261,14 @@ void gemv_two_streams(const GemmArgs& a, std::int64_t u0, std::int64_t u1, std::
   if (n % 2) gemv_token(a, 0, ub - 1, ub, pf);
 }
 
-}  // namespace
-
 // Prefetches [p, p + n) (the start of a stream whose loop prefetches pf bytes ahead of itself, and
 // would otherwise begin with pf bytes of demand misses). Only within the call's rows: a prefetch
 // never faults, but the look-ahead in the loop is the only one allowed past the end.
 void prefetch_start(const std::uint8_t* p, std::int64_t n) {
   for (std::int64_t i = 0; i < n; i += 64) _mm_prefetch(reinterpret_cast<const char*>(p + i), _MM_HINT_T1);
 }
+
+}  // namespace
 
 void gemm_avx512vnni(const GemmArgs& a) {
   // m0 is a multiple of 64 (the registry row's row_multiple); the last quad may be partly padding.
