@@ -125,9 +125,7 @@ examples:
     table.add({cfg.name, human_bytes(r["size_bytes"].get<double>()), human_count(r["params"].get<double>()),
                r["output_type"], r["kernel_ran"], std::to_string(r["threads"].get<int>()), label,
                fmt(r["mean_tps"].get<double>(), 2) + " ± " + fmt(r["stddev_tps"].get<double>(), 2),
-               r["roofline_fraction"].is_null()
-                   ? "-"
-                   : fmt(100.0 * r["roofline_fraction"].get<double>(), 0) + " " + r["roofline_bound"].get<std::string>()});
+               e2e::roof_cell(r)});
     r["environment"] = env;
   }
   if (args.has("--external-llama-bench")) {
@@ -153,6 +151,8 @@ examples:
     std::cout << "\nside by side with " << req.binary << " (same file, same session):\n\n" << side.markdown() << "\n";
   }
   std::cout << table.markdown();
+  if (std::any_of(rows.begin(), rows.end(), [](const nlohmann::json& r) { return e2e::roof_marked(r); }))
+    std::cout << "\n" << e2e::kFitsLlcNote << "\n";
   if (!out_format.empty()) {
     std::string text;
     if (out_format == "json") {

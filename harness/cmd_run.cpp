@@ -92,15 +92,15 @@ std::string summary_markdown(const nlohmann::json& r) {
   if (!r["e2e"].empty()) {
     md += "## End to end\n\n";
     Table t({"model", "output", "kernel", "threads", "test", "batch", "t/s", "% roof"});
+    bool marked = false;
     for (const auto& e : r["e2e"]) {
-      const bool roof = e.contains("roofline_fraction") && !e["roofline_fraction"].is_null();
+      marked = marked || e2e::roof_marked(e);
       t.add({e["model"], e["output_type"], e["kernel_ran"], std::to_string(e["threads"].get<int>()), e["test"],
              std::to_string(e["batch"].get<std::int64_t>()),
-             fmt(e["mean_tps"].get<double>(), 2) + " ± " + fmt(e["stddev_tps"].get<double>(), 2),
-             roof ? fmt(100.0 * e["roofline_fraction"].get<double>(), 0) + " " + e["roofline_bound"].get<std::string>()
-                  : "-"});
+             fmt(e["mean_tps"].get<double>(), 2) + " ± " + fmt(e["stddev_tps"].get<double>(), 2), e2e::roof_cell(e)});
     }
     md += t.markdown() + "\n";
+    if (marked) md += std::string(e2e::kFitsLlcNote) + "\n\n";
   }
   return md;
 }

@@ -7,7 +7,10 @@
 #include <fstream>
 #include <limits>
 
+#include "harness/lib/e2e_bench.h"
 #include "harness/lib/e2e_check.h"
+#include "harness/lib/roofline.h"
+#include "kernels/cpu/cpu.h"
 #include "kernels/registry.h"
 #include "models/f16.h"
 #include "models/ops.h"
@@ -111,6 +114,42 @@ TEST(E2e, BadInputIsRefused) {
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("KV cache of 4"), std::string::npos) << e.what();
   }
+}
+
+// A generation row whose weights fit in the last-level cache says so (fits_llc), and tables mark
+// its "% of the read roofline" with '*': after the first token it can be served from cache, so the
+// DRAM ceiling does not bind (the quickstart's 124M model showed 103-118% unmarked).
+TEST(E2eBench, RowsThatFitTheLlcAreMarked) {
+  roofline::Roofline roof;
+  roof.machine = roofline::this_machine();
+  roofline::Ceilings c;
+  c.read_gbps = c.read_one_stream_gbps = c.read_two_streams_gbps = 10.0;
+  c.int8_gops = {{"scalar", 50.0}};
+  roof.by_threads.push_back(c);
+  e2e::Options o;
+  o.kernels = {find_kernel("i2s__scalar")};
+  o.prompts = {0};
+  o.gens = {2};
+  o.threads = {1};
+  o.repetitions = 1;
+  o.roofline = &roof;
+  const auto src = e2e::open_model("synthetic:tiny", 1);
+  const auto rows = e2e::run(*src, o, [](const std::string&, bool) {});
+  ASSERT_EQ(rows.size(), 1u);
+  const auto& r = rows[0];
+  const std::int64_t llc = cpu_info().last_level_cache_bytes();
+  const bool fits = llc > 0 && r["packed_bytes"].get<double>() + r["output_bytes"].get<double>() <= double(llc);
+  EXPECT_EQ(r["fits_llc"].get<bool>(), fits);
+  EXPECT_EQ(r["roofline_bound"], "read");
+  EXPECT_EQ(e2e::roof_cell(r).back() == '*', fits) << e2e::roof_cell(r);
+
+  nlohmann::json row = {{"roofline_fraction", 1.1}, {"roofline_bound", "read"}, {"fits_llc", true}};
+  EXPECT_EQ(e2e::roof_cell(row), "110 read*");
+  row["fits_llc"] = false;
+  EXPECT_EQ(e2e::roof_cell(row), "110 read");
+  row = {{"roofline_fraction", 0.3}, {"roofline_bound", "avx512vnni"}, {"fits_llc", true}};
+  EXPECT_EQ(e2e::roof_cell(row), "30 avx512vnni") << "a compute bound is not about the cache";
+  EXPECT_EQ(e2e::roof_cell({{"roofline_fraction", nullptr}}), "-");
 }
 
 TEST(Output, TypesAgreeWithinTheirPrecision) {

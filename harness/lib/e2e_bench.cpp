@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "harness/lib/table.h"
+#include "kernels/cpu/cpu.h"
 #include "kernels/registry.h"
 #include "kernels/runtime/gemm.h"
 #include "models/gguf_source.h"
@@ -138,6 +139,10 @@ std::vector<nlohmann::json> run(const models::WeightSource& src, const Options& 
         const double bytes_per_token =
             test.p > 0 ? (forwards * packed + out_bytes) / static_cast<double>(test.p) : packed + out_bytes + kv_read;
         const double ops_per_token = 2.0 * static_cast<double>(cfg.ternary_params());
+        // A model whose weights fit in the last-level cache can be served from it after the first
+        // token, so the DRAM read ceiling does not bind it (the fraction may pass 100%).
+        const std::int64_t llc = cpu_info().last_level_cache_bytes();
+        const bool fits_llc = llc > 0 && packed + out_bytes <= static_cast<double>(llc);
         nlohmann::json roof = nullptr, frac = nullptr, bound = nullptr;
         if (opts.roofline) {
           // The lower of the two ceilings (so -b 1 prompts are bound by bandwidth, like tg).
@@ -179,16 +184,28 @@ std::vector<nlohmann::json> run(const models::WeightSource& src, const Options& 
                         {"ops_per_token", ops_per_token},
                         {"roofline_tps", roof},
                         {"roofline_fraction", frac},
-                        {"roofline_bound", bound}});
+                        {"roofline_bound", bound},
+                        {"fits_llc", fits_llc}});
         say(std::string(k->name) + " t=" + std::to_string(th) + " " + test.name +
             (test.p > 0 ? " b" + std::to_string(batch) : "") + ": " + fmt(mean, 2) + " ± " + fmt(sd, 2) + " t/s" +
             (frac.is_null() ? "" : " (" + fmt(100.0 * frac.get<double>(), 0) + "% of the " + bound.get<std::string>() +
-                                       " roofline, " + fmt(roof.get<double>(), 1) + " t/s)"),
+                                       " roofline, " + fmt(roof.get<double>(), 1) + " t/s" +
+                                       (fits_llc && bound == "read" ? "; the weights fit in the LLC" : "") + ")"),
             true);
       }
     }
   }
   return rows;
+}
+
+bool roof_marked(const nlohmann::json& row) {
+  return row.value("fits_llc", false) && row.contains("roofline_bound") && row["roofline_bound"] == "read";
+}
+
+std::string roof_cell(const nlohmann::json& row) {
+  if (!row.contains("roofline_fraction") || row["roofline_fraction"].is_null()) return "-";
+  return fmt(100.0 * row["roofline_fraction"].get<double>(), 0) + " " + row["roofline_bound"].get<std::string>() +
+         (roof_marked(row) ? "*" : "");
 }
 
 }  // namespace tritbench::e2e

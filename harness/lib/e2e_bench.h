@@ -41,10 +41,21 @@ using Progress = std::function<void(const std::string& message, bool finished_te
 // params, output type, kernel (requested and actually run), threads, test, n_prompt, n_gen, batch,
 // samples_tps, mean_tps, stddev_tps, pack_seconds, packed_bytes, kv_bytes, rss_bytes (resident set
 // after packing), bytes_per_token and ops_per_token (what one token reads / computes), and with a
-// roofline: roofline_tps, roofline_fraction, roofline_bound ("read" or the int8 peak name). Stops between tests when
-// *stop becomes true (rows finished so far are returned).
+// roofline: roofline_tps, roofline_fraction, roofline_bound ("read" or the int8 peak name); fits_llc
+// (packed weights + output matrix <= the last-level cache: a "read" bound then does not bind, and
+// tables mark the fraction with '*'). Stops between tests when *stop becomes true (rows finished so
+// far are returned).
 std::vector<nlohmann::json> run(const models::WeightSource& src, const Options& opts, const Progress& progress,
                                 const std::atomic<bool>* stop = nullptr);
+
+// A row's "% roof" cell for tables: "-" without a roofline, else e.g. "88 read", with '*' when the
+// row's bound is "read" but its weights fit in the last-level cache (fits_llc); kFitsLlcNote
+// explains the mark under a table that has one.
+std::string roof_cell(const nlohmann::json& row);
+bool roof_marked(const nlohmann::json& row);
+inline constexpr const char* kFitsLlcNote =
+    "*: the model's weights fit in the last-level cache, so tokens after the first can read them from "
+    "cache and the DRAM read roofline does not bind (a fraction above 100% is possible).";
 
 // Model size as a bitnet.cpp GGUF would store it (I2_S + F16 embedding/output + F32 norms).
 std::int64_t model_bytes(const models::ModelConfig& c);
