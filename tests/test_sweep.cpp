@@ -13,6 +13,7 @@
 #include "harness/lib/bench.h"
 #include "harness/lib/io.h"
 #include "harness/lib/roofline.h"
+#include "harness/lib/roofline_kernels.h"
 #include "harness/lib/tuning_io.h"
 #include "kernels/registry.h"
 #include "kernels/runtime/thread_pool.h"
@@ -76,6 +77,26 @@ TEST(Roofline, MeasuresEveryCeilingAndRoundTrips) {
   EXPECT_EQ(back.to_json(), r.to_json());
   EXPECT_EQ(&r.at(7), &r.by_threads.back()) << "more threads than measured: the largest entry";
   EXPECT_EQ(roofline::Roofline::peak_name(Isa::kAvx512Vbmi), "avx512vnni");
+}
+
+// Every read loop, one stream or two, adds every 64-bit word of its range exactly once (a loop that
+// skipped or repeated part of a stream would measure the wrong number of bytes).
+TEST(Roofline, ReadLoopsSumEveryWordOnce) {
+  constexpr std::size_t kWords = 3 * 1024 / 8;  // 3 KiB: a multiple of 1024 bytes, as read2 needs
+  alignas(64) static std::uint64_t buf[kWords];
+  std::uint64_t expect = 0;
+  for (std::size_t i = 0; i < kWords; ++i) expect += buf[i] = (i + 1) * 0x9E3779B97F4A7C15ull;
+  const std::uint64_t bytes = sizeof(buf);
+  EXPECT_EQ(roofline::read_scalar(buf, bytes), expect);
+  EXPECT_EQ(roofline::read2_scalar(buf, bytes), expect);
+  if (isa_runnable(Isa::kAvx2)) {
+    EXPECT_EQ(roofline::read_avx2(buf, bytes), expect);
+    EXPECT_EQ(roofline::read2_avx2(buf, bytes), expect);
+  }
+  if (isa_runnable(Isa::kAvx512)) {
+    EXPECT_EQ(roofline::read_avx512(buf, bytes), expect);
+    EXPECT_EQ(roofline::read2_avx512(buf, bytes), expect);
+  }
 }
 
 TEST(Roofline, SavedOnceThenReusedPerMachine) {

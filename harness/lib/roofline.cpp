@@ -22,30 +22,21 @@
 
 namespace tritbench::roofline {
 
-std::uint64_t read_scalar(const void* p, std::uint64_t bytes) {
+namespace {
+// S sequential streams, the S equal parts of [p, p + bytes), 4 / S words of each per iteration.
+template <int S>
+std::uint64_t read_streams_scalar(const void* p, std::uint64_t bytes) {
   const auto* v = static_cast<const std::uint64_t*>(p);
-  std::uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  for (std::uint64_t i = 0; i < bytes / 8; i += 4) {
-    s0 += v[i];
-    s1 += v[i + 1];
-    s2 += v[i + 2];
-    s3 += v[i + 3];
-  }
-  return s0 + s1 + s2 + s3;
+  const std::uint64_t words = bytes / 8 / S;  // per stream
+  std::uint64_t s[4] = {0, 0, 0, 0};
+  for (std::uint64_t i = 0; i < words; i += 4 / S)
+    for (int j = 0; j < 4; ++j) s[j] += v[(j % S) * words + i + j / S];
+  return s[0] + s[1] + s[2] + s[3];
 }
+}  // namespace
 
-std::uint64_t read2_scalar(const void* p, std::uint64_t bytes) {
-  const auto* a = static_cast<const std::uint64_t*>(p);
-  const auto* b = a + bytes / 16;
-  std::uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  for (std::uint64_t i = 0; i < bytes / 16; i += 2) {
-    s0 += a[i];
-    s1 += b[i];
-    s2 += a[i + 1];
-    s3 += b[i + 1];
-  }
-  return s0 + s1 + s2 + s3;
-}
+std::uint64_t read_scalar(const void* p, std::uint64_t bytes) { return read_streams_scalar<1>(p, bytes); }
+std::uint64_t read2_scalar(const void* p, std::uint64_t bytes) { return read_streams_scalar<2>(p, bytes); }
 
 // Baseline x86-64 code (the scalar rows) is auto-vectorized with SSE2 at best: pmaddwd + paddd on
 // xmm, 8 int16 products per pair (two-operand SSE forms: the product register is then added).

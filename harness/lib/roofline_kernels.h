@@ -14,7 +14,7 @@ namespace tritbench::roofline {
 
 // Sums of 64-bit words: read bandwidth. bytes is a multiple of 512; p is 64-byte aligned.
 // read_*: one sequential stream. read2_*: the two halves of [p, p + bytes) as two sequential
-// streams read in alternation (bytes a multiple of 1024), which gets 15-35% more from DRAM than
+// streams read in alternation (bytes a multiple of 1024), which gets 6-35% more from DRAM than
 // one stream on the Zen 5 VM this was written on (roofline.h says why both are measured).
 std::uint64_t read_scalar(const void* p, std::uint64_t bytes);
 std::uint64_t read_avx2(const void* p, std::uint64_t bytes);
