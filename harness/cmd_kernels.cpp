@@ -117,7 +117,7 @@ bandwidth (cold GEMV), 'cpu' rows by the int8 multiply-add peak of the kernel's 
                  rounds of a one- and a two-stream read each time) and show the row against the
                  higher: %now. On a shared or virtual machine DRAM bandwidth drifts by tens of
                  percent within minutes, so the saved roofline can be far from the one a row ran
-                 under. Costs 12 reads of the array per cold row (about 0.4-0.6 s with 1 GiB).
+                 under. Costs 12 reads of the array per cold row (measured 0.5-0.6 s with 1 GiB).
   -o FORMAT      also write md, csv, json or jsonl (to --out or stdout); md/csv rows carry every
                  field, json/jsonl rows also the environment, samples and roofline
 
