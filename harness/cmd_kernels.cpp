@@ -172,7 +172,8 @@ examples:
           }
           TileChoice choice;
           try {
-            choice = choose_tile(*k, s.M, s.K, N, static_cast<int>(t), tile_override ? &*tile_override : nullptr);
+            choice = choose_tile(*k, s.M, s.K, N, static_cast<int>(t), hot,
+                                 tile_override ? &*tile_override : nullptr);
           } catch (const std::invalid_argument& e) {
             if (&s == &shapes[0] && N == batches[0] && t == threads[0])
               std::cerr << "skipping " << k->name << ": " << e.what() << "\n";

@@ -159,7 +159,7 @@ examples:
           for (const KernelInfo* k : kernels) {
             if (!runnable(*k)) continue;
             // The tile the row would be packed with (tuned for this machine when tuning data exists).
-            const TileChoice choice = choose_tile(*k, shape.M, shape.K, N, static_cast<int>(t));
+            const TileChoice choice = choose_tile(*k, shape.M, shape.K, N, static_cast<int>(t), s.hot);
             p.specs.push_back({k, shape.label, shape.M, shape.K, N, static_cast<int>(t), s.hot, choice.tile, choice.source});
           }
     units += static_cast<std::int64_t>(p.specs.size());

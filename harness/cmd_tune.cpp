@@ -1,5 +1,5 @@
 // tritbench tune: search a kernel row's tile space on given shapes, batches and thread counts, and
-// store the fastest tile per (row, shape class, batch class, threads) in this machine's tuning
+// store the fastest tile per (row, shape class, batch class, threads, weights) in this machine's tuning
 // file, which later `tritbench kernels` runs (and anyone calling choose_tile) use.
 #include <algorithm>
 #include <ctime>
@@ -67,11 +67,13 @@ int cmd_tune(int argc, char** argv) {
 
 Searches the tile space of tunable kernel rows (row block R x column block C micro-tiles, loop
 order, cache block rows; `tritbench list` shows which rows are tunable) on each shape, batch
-size and thread count, and stores the fastest tile per (row, shape class, batch class, threads)
-in results/tuning/<machine>.json ($TRITBENCH_RESULTS_DIR/tuning/ if set), merged with what the
-file already holds and written atomically. `tritbench kernels` then runs those rows with the
-tuned tiles and says so (tile_source "tuned"). A shape class rounds M and K up to powers of two,
-a batch class rounds N up to a power of two; shapes of one class are tuned once.
+size and thread count, and stores the fastest tile per (row, shape class, batch class, threads,
+weights) in results/tuning/<machine>.json ($TRITBENCH_RESULTS_DIR/tuning/ if set), merged with
+what the file already holds and written atomically. `tritbench kernels` then runs those rows with
+the tuned tiles and says so (tile_source "tuned"). A shape class rounds M and K up to powers of
+two, a batch class rounds N up to a power of two; shapes of one class are tuned once. Weights
+"dram" (rotating copies, the default) or "cache" (--hot): a GEMV's best prefetch distance from
+DRAM is not its best in cache, so a `kernels` run uses only the entries tuned the way it runs.
 
 Search: every candidate tile the row proposes for the shape and batch (timed like `kernels`:
 Google Benchmark repetitions, rotating weights unless --hot), then, if the best keeps a block of
@@ -85,6 +87,7 @@ other processes, the minimum much less so.
   -t THREADS     thread counts (default: 1)
   -r REPS        repetitions per candidate (default: 3)
   --min-time S   seconds per repetition (default: 0.03)
+  --hot          time with the weights in cache (one copy), stored as weights "cache"
   --out FILE     write the tuning file here instead
   --dry-run      search and print, write nothing
   -v             print every candidate's time
@@ -134,11 +137,11 @@ examples:
   {
     auto loaded = tuning_io::load(path, machine);
     if (loaded.table) table = std::move(*loaded.table);
-    else if (loaded.note.find("another machine") != std::string::npos)
+    else if (loaded.found)
       std::cerr << "tune: " << loaded.note << "; it will be replaced\n";
   }
 
-  Table out({"kernel", "shape class", "tuned on", "N", "t", "default tile", "default us", "best tile",
+  Table out({"kernel", "shape class", "tuned on", "N", "t", "weights", "default tile", "default us", "best tile",
              "best us", "speedup", "tried"});
   for (const KernelInfo* k : rows) {
     std::set<std::string> classes;
@@ -185,6 +188,7 @@ examples:
           e.shape_class = shape_class(s.M, s.K);
           e.batch_class = batch_class(N);
           e.threads = T;
+          e.hot = hot;
           e.tile = best.tile;
           e.M = s.M;
           e.K = s.K;
@@ -195,8 +199,9 @@ examples:
           e.measured_at = utc_now();
           table.put(e);
           out.add({e.kernel, e.shape_class, std::to_string(s.M) + "x" + std::to_string(s.K), std::to_string(N),
-                   std::to_string(T), timed.front().tile.str(), fmt(default_s * 1e6, 1), best.tile.str(),
-                   fmt(best.seconds * 1e6, 1), fmt(default_s / best.seconds, 2) + "x", std::to_string(tried)});
+                   std::to_string(T), hot ? "cache" : "dram", timed.front().tile.str(), fmt(default_s * 1e6, 1),
+                   best.tile.str(), fmt(best.seconds * 1e6, 1), fmt(default_s / best.seconds, 2) + "x",
+                   std::to_string(tried)});
         }
     }
   }

@@ -192,7 +192,16 @@ TEST(TuningFile, RoundTripAndValidation) {
   ASSERT_EQ(back.entries.size(), 2u);
   EXPECT_EQ(back.entries[0].tile, e.tile);
   EXPECT_EQ(back.entries[0].threads, 2);
-  ASSERT_NE(back.find(k->name, 3000, 2100, 100, 2), nullptr);
+  ASSERT_NE(back.find(k->name, 3000, 2100, 100, 2, false), nullptr);
+  EXPECT_EQ(back.find(k->name, 3000, 2100, 100, 2, true), nullptr) << "tuned from DRAM, not in cache";
+  TuningTable hot_t;
+  TuningEntry he = e;
+  he.hot = true;
+  hot_t.put(he);
+  const TuningTable hot_back = tuning_io::from_json(tuning_io::to_json(hot_t, m), "t.json", nullptr);
+  ASSERT_EQ(hot_back.entries.size(), 1u);
+  EXPECT_TRUE(hot_back.entries[0].hot);
+  EXPECT_EQ(tuning_io::to_json(hot_t, m)["entries"][0]["weights"], "cache");
 
   nlohmann::json j = tuning_io::to_json(t, m);
   j["entries"][0]["tile"] = "rb=7";
@@ -210,6 +219,15 @@ TEST(TuningFile, RoundTripAndValidation) {
   } catch (const std::invalid_argument& ex) {
     EXPECT_NE(std::string(ex.what()).find("entries[1]"), std::string::npos) << ex.what();
   }
+  j = tuning_io::to_json(t, m);
+  j["entries"][0]["weights"] = "l2";
+  try {
+    tuning_io::from_json(j, "t.json", nullptr);
+    FAIL() << "accepted weights \"l2\"";
+  } catch (const std::invalid_argument& ex) {
+    EXPECT_NE(std::string(ex.what()).find("entries[0] field 'weights'"), std::string::npos) << ex.what();
+    EXPECT_NE(std::string(ex.what()).find("\"dram\" or \"cache\""), std::string::npos) << ex.what();
+  }
 
   TempDir dir;
   const std::string path = tuning_io::file_path(dir.path(), m);
@@ -220,6 +238,20 @@ TEST(TuningFile, RoundTripAndValidation) {
   const auto l = tuning_io::load(path, elsewhere);
   EXPECT_FALSE(l.table.has_value());
   EXPECT_NE(l.note.find("another machine"), std::string::npos) << l.note;
+  EXPECT_TRUE(l.found);
+  EXPECT_FALSE(tuning_io::load(dir.path("none.json"), m).found);
+
+  // A file of the first schema (no weights field: a --hot tuning could not be told apart) is not
+  // used, with a note saying so, and not an error: `tune` rewrites it.
+  nlohmann::json v1 = tuning_io::to_json(t, m);
+  v1["schema"] = "tritbench.tuning/1";
+  for (auto& x : v1["entries"]) x.erase("weights");
+  write_file_atomic(path, v1.dump());
+  const auto old = tuning_io::load(path, m);
+  EXPECT_FALSE(old.table.has_value());
+  EXPECT_TRUE(old.found);
+  EXPECT_NE(old.note.find("tritbench.tuning/1"), std::string::npos) << old.note;
+  EXPECT_NE(old.note.find("tritbench tune"), std::string::npos) << old.note;
 }
 
 TEST(Bench, ResultsCarryTimingsTileAndRoofline) {
@@ -353,6 +385,8 @@ TEST(Cli, TuneWritesTheFileAndKernelsUseIt) {
   EXPECT_EQ(e.kernel, k->name);
   EXPECT_EQ(e.shape_class, "m128.k512");
   EXPECT_EQ(e.batch_class, 4);
+  EXPECT_TRUE(e.hot) << "tuned with --hot";
+  EXPECT_EQ(loaded.table->find(k->name, 96, 384, 4, 1, false), nullptr) << "not for weights from DRAM";
   EXPECT_GT(e.candidates, 1);
   EXPECT_GT(e.seconds, 0);
   EXPECT_LE(e.seconds, e.default_seconds) << "the default is a candidate";

@@ -139,9 +139,9 @@ TEST(Tiles, RowsWithoutTileSpaceRefuseOtherTiles) {
   check::make_data({4, 8, 1}, d);
   const TileConfig t{4, 4, 0, 0, 0};
   EXPECT_THROW(pack_weights(k, d.w, &t), std::invalid_argument);
-  EXPECT_THROW(choose_tile(k, 4, 8, 1, 1, &t), std::invalid_argument);
+  EXPECT_THROW(choose_tile(k, 4, 8, 1, 1, false, &t), std::invalid_argument);
   const TileConfig own = k.tile;
-  EXPECT_EQ(choose_tile(k, 4, 8, 1, 1, &own).source, "override");
+  EXPECT_EQ(choose_tile(k, 4, 8, 1, 1, false, &own).source, "override");
 }
 
 TEST(Tiles, ParseTile) {
@@ -184,7 +184,7 @@ TEST(Tuning, ChooseTileOverrideThenTunedThenDefault) {
   EXPECT_FALSE(tunable(*find_kernel("naive__scalar")));
 
   set_active_tuning(nullptr);
-  EXPECT_EQ(choose_tile(*k, 2560, 2560, 128, 1).source, "default");
+  EXPECT_EQ(choose_tile(*k, 2560, 2560, 128, 1, false).source, "default");
 
   auto table = std::make_shared<TuningTable>();
   TuningEntry e;
@@ -200,17 +200,30 @@ TEST(Tuning, ChooseTileOverrideThenTunedThenDefault) {
   e.tile = {1, 2, 0, 1, 0};
   table->put(e);  // replaces the first entry
   ASSERT_EQ(table->entries.size(), 2u);
+  TuningEntry he = e;  // the same key tuned with the weights in cache: an entry of its own
+  he.hot = true;
+  he.tile = {4, 1, 0, 1, 0};
+  table->put(he);
+  ASSERT_EQ(table->entries.size(), 3u);
   set_active_tuning(table);
 
-  const TileChoice tuned = choose_tile(*k, 3000, 2100, 100, 1);  // same classes
+  const TileChoice tuned = choose_tile(*k, 3000, 2100, 100, 1, false);  // same classes
   EXPECT_EQ(tuned.source, "tuned");
   EXPECT_EQ(tuned.tile, (TileConfig{1, 2, 0, 1, 0}));
-  EXPECT_EQ(choose_tile(*k, 2560, 2560, 128, 2).source, "default") << "other thread count";
-  EXPECT_EQ(choose_tile(*k, 2560, 2560, 129, 1).source, "default") << "other batch class";
-  EXPECT_EQ(choose_tile(*k, 2560, 8192, 128, 1).source, "default") << "other shape class";
-  EXPECT_EQ(choose_tile(*fixed, 2560, 2560, 128, 1).source, "default") << "fixed-tile rows stay fixed";
+  const TileChoice tuned_hot = choose_tile(*k, 3000, 2100, 100, 1, true);
+  EXPECT_EQ(tuned_hot.source, "tuned");
+  EXPECT_EQ(tuned_hot.tile, (TileConfig{4, 1, 0, 1, 0})) << "a hot run takes the entry tuned hot";
+  EXPECT_EQ(choose_tile(*k, 2560, 2560, 128, 2, false).source, "default") << "other thread count";
+  EXPECT_EQ(choose_tile(*k, 2560, 2560, 129, 1, false).source, "default") << "other batch class";
+  EXPECT_EQ(choose_tile(*k, 2560, 8192, 128, 1, false).source, "default") << "other shape class";
+  EXPECT_EQ(choose_tile(*fixed, 2560, 2560, 128, 1, false).source, "default") << "fixed-tile rows stay fixed";
   const TileConfig o{1, 1, 0, 0, 0};
-  EXPECT_EQ(choose_tile(*k, 2560, 2560, 128, 1, &o).source, "override");
+  EXPECT_EQ(choose_tile(*k, 2560, 2560, 128, 1, false, &o).source, "override");
+  auto only_hot = std::make_shared<TuningTable>();
+  only_hot->put(he);
+  set_active_tuning(only_hot);
+  EXPECT_EQ(choose_tile(*k, 2560, 2560, 128, 1, false).source, "default")
+      << "a DRAM run does not take a tile tuned in cache";
   set_active_tuning(nullptr);
 }
 

@@ -47,7 +47,7 @@ MachineData load_machine_data(const std::string& fallback_results_dir, const Mac
     if (loaded.table) {
       d.tuning = std::make_shared<const TuningTable>(std::move(*loaded.table));
       log << "tuning: " << d.tuning_path << " (" << d.tuning->entries.size() << " entries)\n";
-    } else if (!o.tuning_file.empty() || loaded.note.find("another machine") != std::string::npos) {
+    } else if (!o.tuning_file.empty() || loaded.found) {
       log << "tuning: " << loaded.note << "\n";
     }
   }

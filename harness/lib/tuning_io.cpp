@@ -9,6 +9,12 @@
 
 namespace tritbench::tuning_io {
 
+namespace {
+constexpr const char* kSchema = "tritbench.tuning/2";
+// Entries without the weights' placement (a --hot tuning could not be told from a DRAM one).
+constexpr const char* kSchemaBefore = "tritbench.tuning/1";
+}  // namespace
+
 std::string file_path(const std::string& results_dir, const roofline::Machine& m) {
   return results_dir + "/tuning/" + roofline::machine_slug(m) + ".json";
 }
@@ -20,6 +26,7 @@ nlohmann::json to_json(const TuningTable& t, const roofline::Machine& m) {
                        {"shape_class", e.shape_class},
                        {"batch_class", e.batch_class},
                        {"threads", e.threads},
+                       {"weights", e.hot ? "cache" : "dram"},
                        {"tile", e.tile.str()},
                        {"tuned_on", {{"M", e.M}, {"K", e.K}, {"N", e.N}}},
                        {"best_seconds", e.seconds},
@@ -27,10 +34,11 @@ nlohmann::json to_json(const TuningTable& t, const roofline::Machine& m) {
                        {"speedup_over_default", e.seconds > 0 ? e.default_seconds / e.seconds : 0},
                        {"candidates", e.candidates},
                        {"measured_at", e.measured_at}});
-  return {{"schema", "tritbench.tuning/1"},
+  return {{"schema", kSchema},
           {"machine", {{"host", m.host}, {"cpu_model", m.cpu_model}, {"logical_cpus", m.logical_cpus}}},
           {"key", "kernel row x shape class (M, K rounded up to powers of two) x batch class (N rounded "
-                  "up to a power of two) x threads"},
+                  "up to a power of two) x threads x weights (dram: rotating copies streamed from memory; "
+                  "cache: one copy, tune --hot)"},
           {"entries", entries}};
 }
 
@@ -38,8 +46,8 @@ TuningTable from_json(const nlohmann::json& j, const std::string& what, roofline
   auto fail = [&](const std::string& where, const std::string& msg) -> void {
     throw std::invalid_argument(what + ": " + where + ": " + msg);
   };
-  if (!j.is_object() || j.value("schema", "") != "tritbench.tuning/1")
-    fail("field 'schema'", "expected \"tritbench.tuning/1\"");
+  if (!j.is_object() || j.value("schema", "") != kSchema)
+    fail("field 'schema'", std::string("expected \"") + kSchema + "\"");
   TuningTable t;
   try {
     if (machine) {
@@ -56,11 +64,13 @@ TuningTable from_json(const nlohmann::json& j, const std::string& what, roofline
   for (const auto& x : j["entries"]) {
     const std::string where = "entries[" + std::to_string(i++) + "]";
     TuningEntry e;
+    std::string weights;
     try {
       e.kernel = x.at("kernel").get<std::string>();
       e.shape_class = x.at("shape_class").get<std::string>();
       e.batch_class = x.at("batch_class").get<std::int64_t>();
       e.threads = x.at("threads").get<int>();
+      weights = x.at("weights").get<std::string>();
       e.tile = parse_tile(x.at("tile").get<std::string>());
       if (x.contains("tuned_on")) {
         e.M = x["tuned_on"].value("M", std::int64_t{0});
@@ -72,11 +82,14 @@ TuningTable from_json(const nlohmann::json& j, const std::string& what, roofline
       e.candidates = x.value("candidates", 0);
       e.measured_at = x.value("measured_at", "");
     } catch (const nlohmann::json::exception& ex) {
-      fail(where, std::string("expected kernel, shape_class, batch_class, threads and tile: ") + ex.what());
+      fail(where, std::string("expected kernel, shape_class, batch_class, threads, weights and tile: ") + ex.what());
     } catch (const std::invalid_argument& ex) {
       fail(where + " field 'tile'", ex.what());
     }
     if (e.batch_class < 1 || e.threads < 1) fail(where, "batch_class and threads must be >= 1");
+    if (weights != "dram" && weights != "cache")
+      fail(where + " field 'weights'", "expected \"dram\" or \"cache\", got \"" + weights + "\"");
+    e.hot = weights == "cache";
     // A row this build does not have may belong to another build: kept, never used. A row that
     // exists must accept the tile, or the file is wrong.
     if (const KernelInfo* k = find_kernel(e.kernel)) {
@@ -95,11 +108,17 @@ Loaded load(const std::string& path, const roofline::Machine& m) {
     out.note = "no tuning file " + path;
     return out;
   }
+  out.found = true;
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(f);
   } catch (const nlohmann::json::exception& e) {
     throw std::invalid_argument(path + ": not valid JSON: " + e.what());
+  }
+  if (j.is_object() && j.value("schema", "") == kSchemaBefore) {
+    out.note = path + " is a " + kSchemaBefore + " file, written before tuning recorded where the weights were "
+               "(DRAM or cache): not used; `tritbench tune` rewrites it";
+    return out;
   }
   roofline::Machine fm;
   TuningTable t = from_json(j, path, &fm);

@@ -22,7 +22,8 @@ nlohmann::json to_json(const TuningTable& t, const roofline::Machine& m);
 TuningTable from_json(const nlohmann::json& j, const std::string& what, roofline::Machine* machine);
 
 struct Loaded {
-  std::optional<TuningTable> table;  // empty: no file, or another machine's
+  std::optional<TuningTable> table;  // empty: no file, another machine's, or an older schema's
+  bool found = false;  // the file exists (when it is not used, note says why)
   std::string note;  // why it was not used, for the user
 };
 Loaded load(const std::string& path, const roofline::Machine& m);

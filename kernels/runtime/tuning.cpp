@@ -62,18 +62,19 @@ std::string shape_class(std::int64_t M, std::int64_t K) {
 std::int64_t batch_class(std::int64_t N) { return pow2_at_least(N); }
 
 const TuningEntry* TuningTable::find(std::string_view kernel, std::int64_t M, std::int64_t K,
-                                     std::int64_t N, int threads) const {
+                                     std::int64_t N, int threads, bool hot) const {
   const std::string sc = shape_class(M, K);
   const std::int64_t bc = batch_class(N);
   for (const auto& e : entries)
-    if (e.kernel == kernel && e.shape_class == sc && e.batch_class == bc && e.threads == threads) return &e;
+    if (e.kernel == kernel && e.shape_class == sc && e.batch_class == bc && e.threads == threads && e.hot == hot)
+      return &e;
   return nullptr;
 }
 
 void TuningTable::put(const TuningEntry& e) {
   for (auto& x : entries)
     if (x.kernel == e.kernel && x.shape_class == e.shape_class && x.batch_class == e.batch_class &&
-        x.threads == e.threads) {
+        x.threads == e.threads && x.hot == e.hot) {
       x = e;
       return;
     }
@@ -91,7 +92,7 @@ std::shared_ptr<const TuningTable> active_tuning() {
 }
 
 TileChoice choose_tile(const KernelInfo& k, std::int64_t M, std::int64_t K, std::int64_t N, int threads,
-                       const TileConfig* override_tile) {
+                       bool hot, const TileConfig* override_tile) {
   if (override_tile) {
     if (!(*override_tile == k.tile)) {
       if (!k.tiles)
@@ -104,7 +105,7 @@ TileChoice choose_tile(const KernelInfo& k, std::int64_t M, std::int64_t K, std:
   }
   if (tunable(k))
     if (auto t = active_tuning())
-      if (const TuningEntry* e = t->find(k.name, M, K, N, threads))
+      if (const TuningEntry* e = t->find(k.name, M, K, N, threads, hot))
         if (k.tiles->check(e->tile).empty()) return {e->tile, "tuned"};
   return {k.tile, "default"};
 }
