@@ -52,7 +52,7 @@ std::vector<std::string> flat_header() {
           "tile_source", "n", "median_us", "mean_us", "stddev_us", "min_us", "quantize_us", "prepare_us",
           "pack_ms", "gops", "weight_gbps", "read_gbps_ceiling", "int8_peak_gops", "pct_of_read_bw",
           "pct_of_int8_peak", "roofline_bound", "roofline_pct", "roofline_pct_best", "read_gbps_now",
-          "pct_of_read_now", "cpu_utilization",
+          "pct_of_read_now", "read_calls_gbps", "pct_of_read_calls", "cpu_utilization",
           "weight_copies", "host", "cpu",
           "isa_level", "git_commit", "compiler", "samples_us"};
 }
@@ -72,7 +72,9 @@ std::vector<std::string> flat_row(const bench::Result& r, const nlohmann::json& 
           r.has_roofline ? fmt(r.pct_of_read_bw, 1) : "", r.has_roofline ? fmt(r.pct_of_int8_peak, 1) : "",
           r.roofline_bound, r.has_roofline ? fmt(r.roofline_pct, 1) : "",
           r.has_roofline ? fmt(r.roofline_pct_best, 1) : "", r.read_gbps_now > 0 ? fmt(r.read_gbps_now, 2) : "",
-          r.read_gbps_now > 0 ? fmt(r.pct_of_read_now, 1) : "", fmt(r.cpu_utilization, 2), std::to_string(r.weight_copies),
+          r.read_gbps_now > 0 ? fmt(r.pct_of_read_now, 1) : "", r.read_calls_gbps > 0 ? fmt(r.read_calls_gbps, 2) : "",
+          r.read_calls_gbps > 0 ? fmt(r.pct_of_read_calls, 1) : "", fmt(r.cpu_utilization, 2),
+          std::to_string(r.weight_copies),
           env["host"].get<std::string>(), env["cpu"]["model"].get<std::string>(),
           env["cpu"]["isa_level"].get<std::string>(), env["build"]["git_commit"].get<std::string>(),
           env["build"]["compiler"].get<std::string>(), samples};
@@ -83,12 +85,13 @@ std::vector<std::string> flat_row(const bench::Result& r, const nlohmann::json& 
 int cmd_kernels(int argc, char** argv) {
   Args args(argc, argv, 2,
             {"-k", "--shapes", "-b", "-t", "-r", "--min-time", "-o", "--out", "--tile", "--tuning"},
-            {"--quick", "--hot", "--help", "--no-tuning", "--no-roofline", "--remeasure", "--read-now"});
+            {"--quick", "--hot", "--help", "--no-tuning", "--no-roofline", "--remeasure", "--read-now",
+             "--read-calls"});
   if (args.has("--help")) {
     std::cout << R"(usage: tritbench kernels [--quick] [-k KERNELS] [--shapes LIST] [-b BATCH] [-t THREADS]
                          [-r REPS] [--min-time S] [--hot] [--tile T] [-o md|csv|json|jsonl]
                          [--out FILE] [--tuning FILE | --no-tuning] [--no-roofline] [--remeasure]
-                         [--read-now]
+                         [--read-now] [--read-calls]
 
 Times each kernel with Google Benchmark. Three parts of a BitLinear are timed separately: the
 GEMM (kernel + shared epilogue over all rows, split across the threads: the benchmark loop),
@@ -118,6 +121,11 @@ bandwidth (cold GEMV), 'cpu' rows by the int8 multiply-add peak of the kernel's 
                  higher: %now. On a shared or virtual machine DRAM bandwidth drifts by tens of
                  percent within minutes, so the saved roofline can be far from the one a row ran
                  under. Costs 12 reads of the array per cold row (measured 0.5-0.6 s with 1 GiB).
+  --read-calls   cold rows: also read the row's own rotating weight copies with plain loads, call
+                 by call with the row's threads (each call's bytes split into per-thread parts, one
+                 and two streams, the better), right before and right after the row: %calls, the
+                 row against the read bandwidth of calls of its size. %now minus %calls is what
+                 the kernel's compute costs; 100 minus %calls what the calls themselves cost.
   -o FORMAT      also write md, csv, json or jsonl (to --out or stdout); md/csv rows carry every
                  field, json/jsonl rows also the environment, samples and roofline
 
@@ -139,6 +147,7 @@ examples:
   const bool hot = quick || args.has("--hot");
   std::optional<roofline::ReadProbe> probe;
   if (args.has("--read-now") && !hot) opts.read_now = &probe.emplace();
+  opts.read_calls = args.has("--read-calls") && !hot;
   const std::string out_format = args.get("-o");
   if (!out_format.empty() && out_format != "md" && out_format != "csv" && out_format != "json" &&
       out_format != "jsonl")
@@ -191,6 +200,8 @@ examples:
                                      "+-%", "quant us", "prep us", "GOP/s", "GB/s", "%roof"};
   const bool now_column = opts.read_now != nullptr;
   if (now_column) header.insert(header.end(), {"read now", "%now"});
+  const bool calls_column = opts.read_calls;
+  if (calls_column) header.insert(header.end(), {"read calls", "%calls"});
   if (quick) header.insert(header.end(), {"bitnet.cpp us", "speedup (min)"});
   Table table(header);
   Table flat(flat_header());
@@ -213,6 +224,10 @@ examples:
     if (now_column) {
       row.push_back(r.read_gbps_now > 0 ? fmt(r.read_gbps_now, 1) : "");
       row.push_back(r.read_gbps_now > 0 ? fmt(r.pct_of_read_now, 0) : "");
+    }
+    if (calls_column) {
+      row.push_back(r.read_calls_gbps > 0 ? fmt(r.read_calls_gbps, 1) : "");
+      row.push_back(r.read_calls_gbps > 0 ? fmt(r.pct_of_read_calls, 0) : "");
     }
     nlohmann::json j = r.to_json();
     if (quick) {
@@ -250,6 +265,9 @@ examples:
   if (now_column)
     std::cout << "read now: GB/s the roofline's read loop got at this thread count right before and right\n"
                  "after the row (the higher); %now: the row's weight GB/s over it.\n";
+  if (calls_column)
+    std::cout << "read calls: GB/s of plain loads reading the row's own weight copies call by call with its\n"
+                 "threads, right before and after the row (the higher); %calls: the row's weight GB/s over it.\n";
   if (quick)
     std::cout << "\nbitnet.cpp: I2_S GEMV, Nov 2024, same machine class, min of 2000 runs with weights in L3\n"
                  "(results/anchors/bitnet-cpp.json); speedup = its time over tritbench's quantize + prepare +\n"

@@ -69,11 +69,15 @@ std::string summary_markdown(const nlohmann::json& r) {
   }
   if (!r["sweeps"].empty()) {
     md += "## Kernel sweeps\n\n";
-    // % roof as in `tritbench kernels`; % now only for rows measured with read_now.
+    // % roof as in `tritbench kernels`; % now / % calls only for rows measured with read_now /
+    // read_calls.
     auto has = [](const nlohmann::json& row, const char* key) { return row.contains(key) && !row[key].is_null(); };
     const bool any_now = std::any_of(r["sweeps"].begin(), r["sweeps"].end(), [&](const auto& s) { return has(s, "read_now"); });
     std::vector<std::string> head = {"kernel", "shape", "MxK", "N", "t", "weights", "median us", "GOP/s", "weight GB/s", "% roof"};
     if (any_now) head.push_back("% now");
+    const bool any_calls =
+        std::any_of(r["sweeps"].begin(), r["sweeps"].end(), [&](const auto& s) { return has(s, "read_calls"); });
+    if (any_calls) head.push_back("% calls");
     Table t(head);
     for (const auto& s : r["sweeps"]) {
       const bool roof = has(s, "roofline");
@@ -85,9 +89,18 @@ std::string summary_markdown(const nlohmann::json& r) {
           fmt(s["gops"].get<double>(), 1), fmt(s["weight_gbps"].get<double>(), 1),
           roof ? fmt(s["roofline"]["pct"].get<double>(), 0) + (s["roofline"]["bound"] == "memory" ? " mem" : " cpu") : ""};
       if (any_now) row.push_back(now ? fmt(s["read_now"]["pct"].get<double>(), 0) : "");
+      if (any_calls) row.push_back(has(s, "read_calls") ? fmt(s["read_calls"]["pct"].get<double>(), 0) : "");
       t.add(row);
     }
     md += t.markdown() + "\n";
+    if (any_now || any_calls)
+      md += std::string(any_now ? "% now: weight GB/s over the read bandwidth measured right before and after the "
+                                  "row (the higher). "
+                                : "") +
+            (any_calls ? "% calls: over a plain read of the row's own weight copies, call by call with its "
+                         "threads (the read bandwidth of calls of that size). "
+                       : "") +
+            "\n\n";
   }
   if (!r["e2e"].empty()) {
     md += "## End to end\n\n";
@@ -197,6 +210,7 @@ examples:
   std::optional<roofline::ReadProbe> probe;
   for (std::size_t i = 0; i < sweeps.size(); ++i)
     if (ex.sweeps[i].read_now && !ex.sweeps[i].hot) sweeps[i].opts.read_now = probe ? &*probe : &probe.emplace();
+  for (std::size_t i = 0; i < sweeps.size(); ++i) sweeps[i].opts.read_calls = ex.sweeps[i].read_calls && !ex.sweeps[i].hot;
   for (auto& p : e2es) p.opts.roofline = machine.roofline ? &*machine.roofline : nullptr;
 
   const std::string commit = build_info().git_commit;

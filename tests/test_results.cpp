@@ -31,8 +31,10 @@ TEST(Experiment, ParsesAndRefusesBadFieldsByPath) {
   EXPECT_EQ(e.name, "x");
   EXPECT_EQ(e.sweeps[0].kernels, "i2s,naive");
   EXPECT_FALSE(e.sweeps[0].read_now);
+  EXPECT_FALSE(e.sweeps[0].read_calls);
   EXPECT_EQ(e.e2e[0].gen, std::vector<std::int64_t>{4});
   EXPECT_TRUE(experiment::parse(json::parse(R"({"sweeps": [{"read_now": true}]})"), "y.json").sweeps[0].read_now);
+  EXPECT_TRUE(experiment::parse(json::parse(R"({"sweeps": [{"read_calls": true}]})"), "y.json").sweeps[0].read_calls);
   auto err = [](const char* text) {
     try {
       experiment::parse(json::parse(text), "e.json");
@@ -48,6 +50,8 @@ TEST(Experiment, ParsesAndRefusesBadFieldsByPath) {
   EXPECT_NE(err(R"({})").find("does nothing"), std::string::npos);
   EXPECT_NE(err(R"({"checks": {"kernels": 1}})").find("checks.kernels: expected true or false"), std::string::npos);
   EXPECT_NE(err(R"({"sweeps": [{"read_now": "yes"}]})").find("sweeps[0].read_now: expected true or false"), std::string::npos);
+  EXPECT_NE(err(R"({"sweeps": [{"read_calls": 1}]})").find("sweeps[0].read_calls: expected true or false"),
+            std::string::npos);
 }
 
 // Every experiment the project ships parses and plans (kernel globs, presets, models), so a typo in
@@ -131,13 +135,15 @@ TEST(Run, WritesResultsAndSummary) {
   }
   EXPECT_TRUE(r["environment"].contains("cpu"));
   for (const auto& s : r["sweeps"]) EXPECT_EQ(s["samples_seconds"].size(), 2u);
-  // The summary says hot or cold per row; no row measured the read bandwidth, so no "% now".
+  // The summary says hot or cold per row; no row measured the read bandwidth, so no "% now" nor
+  // "% calls".
   const fs::path mpath = files[0].extension() == ".md" ? files[0] : files[1];
   std::ifstream mf(mpath);
   const std::string md((std::istreambuf_iterator<char>(mf)), std::istreambuf_iterator<char>());
   EXPECT_NE(md.find("| weights |"), std::string::npos) << md;
   EXPECT_NE(md.find("| hot |"), std::string::npos) << md;
   EXPECT_EQ(md.find("% now"), std::string::npos) << md;
+  EXPECT_EQ(md.find("% calls"), std::string::npos) << md;
 }
 
 TEST(Run, CtrlCKeepsWhatFinished) {

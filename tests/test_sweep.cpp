@@ -99,6 +99,35 @@ TEST(Roofline, ReadLoopsSumEveryWordOnce) {
   }
 }
 
+// The read of a kernel's calls reads every buffer's per-thread parts (whole 4 KiB units) once, with
+// one and with two streams per thread, and nothing past them.
+TEST(Roofline, ReadCallsReadsEachBuffersPartsOnce) {
+  constexpr std::size_t kBytes = 5 * 4096 + 704;  // 5 units and a tail that is not read
+  constexpr std::size_t kWords = kBytes / 8;
+  std::vector<std::uint64_t> a(kWords + 8), b(kWords + 8);  // + 64 bytes: room to align
+  auto aligned = [](std::vector<std::uint64_t>& v) {
+    auto p = reinterpret_cast<std::uintptr_t>(v.data());
+    return reinterpret_cast<std::uint64_t*>((p + 63) / 64 * 64);
+  };
+  std::uint64_t* pa = aligned(a);
+  std::uint64_t* pb = aligned(b);
+  for (int threads : {1, 2, 3}) {
+    std::uint64_t expect = 0;
+    for (std::size_t i = 0; i < kWords; ++i) {
+      pa[i] = (i + 1) * 0x9E3779B97F4A7C15ull;
+      pb[i] = (i + 7) * 0xC2B2AE3D27D4EB4Full;
+      if (i < 5 * 4096 / 8) expect += pa[i] + pb[i];
+    }
+    ThreadPool pool(threads);
+    std::uint64_t sum = 0;
+    EXPECT_GT(roofline::read_calls_gbps(pool, {pa, pb}, kBytes, 1, &sum), 0);
+    EXPECT_EQ(sum, expect) << threads << " threads";
+  }
+  ThreadPool pool(2);
+  EXPECT_EQ(roofline::read_calls_gbps(pool, {pa}, 4095, 1), 0) << "under one 4 KiB unit: nothing to read";
+  EXPECT_EQ(roofline::read_calls_gbps(pool, {}, kBytes, 1), 0);
+}
+
 TEST(Roofline, SavedOnceThenReusedPerMachine) {
   TempDir dir;
   bool measured = false;
@@ -348,6 +377,35 @@ TEST(Bench, ReadNowIsMeasuredNextToColdRowsOnly) {
   EXPECT_GE(j["pct_best"].get<double>(), rs[1].pct_of_read_now) << "from the fastest repetition";
   o.read_now = nullptr;
   EXPECT_EQ(bench::run({cold}, o).at(0).read_gbps_now, 0);
+}
+
+// --read-calls: cold rows carry the plain read of their own calls and their share of it; hot rows
+// and runs without the option carry none.
+TEST(Bench, ReadCallsIsMeasuredForColdRowsOnly) {
+  const KernelInfo* naive = find_kernel("naive__scalar");
+  const bench::Spec hot{naive, "t", 64, 256, 1, 1, true, {}, "default"};
+  const bench::Spec cold{naive, "t", 256, 256, 1, 2, false, {}, "default"};  // 64 KiB of floats: 16 units
+  bench::Options o;
+  o.repetitions = 2;
+  o.min_time = 0.001;
+  o.progress = false;
+  o.rotate_bytes = 1 << 20;
+  o.read_now_passes = 1;
+  o.read_calls = true;
+  const auto rs = bench::run({hot, cold}, o);
+  ASSERT_EQ(rs.size(), 2u);
+  for (const auto& r : rs) ASSERT_EQ(r.error, "");
+  EXPECT_EQ(rs[0].read_calls_gbps, 0);
+  EXPECT_TRUE(rs[0].to_json()["read_calls"].is_null());
+  EXPECT_GT(rs[1].read_calls_gbps, 0);
+  EXPECT_DOUBLE_EQ(rs[1].pct_of_read_calls, 100.0 * rs[1].weight_gbps / rs[1].read_calls_gbps);
+  const nlohmann::json j = rs[1].to_json()["read_calls"];
+  ASSERT_TRUE(j.is_object());
+  EXPECT_DOUBLE_EQ(j["read_gbps"].get<double>(), rs[1].read_calls_gbps);
+  EXPECT_DOUBLE_EQ(j["pct"].get<double>(), rs[1].pct_of_read_calls);
+  EXPECT_GE(j["pct_best"].get<double>(), rs[1].pct_of_read_calls) << "from the fastest repetition";
+  o.read_calls = false;
+  EXPECT_EQ(bench::run({cold}, o).at(0).read_calls_gbps, 0);
 }
 
 TEST(Bench, RefusedTileIsAnErrorNotAFallback) {

@@ -252,6 +252,11 @@ std::vector<Result> run(const std::vector<Spec>& specs, const Options& opts) {
       call();
       roofline::ReadProbe* probe = s.hot ? nullptr : opts.read_now;
       if (probe) r.read_gbps_now = probe->read_gbps(*pool, opts.read_now_passes);
+      std::vector<const void*> calls;  // the copies' weight bytes, for Options::read_calls
+      if (opts.read_calls && !s.hot)
+        for (std::size_t c = 0; c < n_copies; ++c) calls.push_back(weights.copies[c].data.data());
+      const std::uint64_t call_bytes = weights.copies[0].data.size();
+      if (!calls.empty()) r.read_calls_gbps = roofline::read_calls_gbps(*pool, calls, call_bytes, opts.read_now_passes);
       benchmark::RegisterBenchmark(bench_name(s).c_str(), [&](benchmark::State& st) {
         for (auto _ : st) call();
       })
@@ -262,6 +267,9 @@ std::vector<Result> run(const std::vector<Spec>& specs, const Options& opts) {
       benchmark::RunSpecifiedBenchmarks(&collector);
       benchmark::ClearRegisteredBenchmarks();
       if (probe) r.read_gbps_now = std::max(r.read_gbps_now, probe->read_gbps(*pool, opts.read_now_passes));
+      if (!calls.empty())
+        r.read_calls_gbps = std::max(r.read_calls_gbps,
+                                     roofline::read_calls_gbps(*pool, calls, call_bytes, opts.read_now_passes));
     } catch (const std::exception& e) {
       benchmark::ClearRegisteredBenchmarks();
       r.error = e.what();
@@ -285,6 +293,7 @@ std::vector<Result> run(const std::vector<Spec>& specs, const Options& opts) {
       r.weight_gbps = static_cast<double>(r.packed_bytes) / r.gemm.median * 1e-9;
       if (opts.roofline) apply_roofline(*opts.roofline, r);
       if (r.read_gbps_now > 0) r.pct_of_read_now = 100.0 * r.weight_gbps / r.read_gbps_now;
+      if (r.read_calls_gbps > 0) r.pct_of_read_calls = 100.0 * r.weight_gbps / r.read_calls_gbps;
     }
     if (opts.progress) {
       std::cerr << "  [" << ++done << "/" << total << "] " << bench_name(s);
@@ -349,6 +358,12 @@ nlohmann::json Result::to_json() const {
                      {"pct_best", gemm.min > 0 ? pct_of_read_now * gemm.median / gemm.min : 0.0}};
   else
     j["read_now"] = nullptr;
+  if (read_calls_gbps > 0)
+    j["read_calls"] = {{"read_gbps", read_calls_gbps},
+                       {"pct", pct_of_read_calls},
+                       {"pct_best", gemm.min > 0 ? pct_of_read_calls * gemm.median / gemm.min : 0.0}};
+  else
+    j["read_calls"] = nullptr;
   return j;
 }
 

@@ -56,6 +56,10 @@ struct Options {
   // run of many calls shares one.
   roofline::ReadProbe* read_now = nullptr;
   int read_now_passes = 3;
+  // Cold rows: also time a plain read of the row's own rotating copies, call by call with its
+  // threads (roofline::read_calls_gbps), right before and right after timing the row, and report
+  // the row against it: how close the kernel is to the read bandwidth of calls of this size.
+  bool read_calls = false;
 };
 
 struct Stats {
@@ -92,6 +96,8 @@ struct Result {
   // With Options::read_now, cold rows: the higher of the read bandwidths measured right before and
   // right after the timing (0: not measured), and weight_gbps as a percentage of it.
   double read_gbps_now = 0, pct_of_read_now = 0;
+  // With Options::read_calls, cold rows: the same for the read of the row's own calls.
+  double read_calls_gbps = 0, pct_of_read_calls = 0;
   std::string error;
   nlohmann::json to_json() const;
 };

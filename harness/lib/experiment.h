@@ -33,6 +33,7 @@ struct Sweep {
   int repetitions = 5;
   double min_time = 0.1;
   bool read_now = false;  // cold rows: the read bandwidth measured next to each (kernels --read-now)
+  bool read_calls = false;  // cold rows: a plain read of each row's own calls (kernels --read-calls)
 };
 
 struct E2e {

@@ -457,6 +457,33 @@ double ReadProbe::read_gbps(ThreadPool& pool, int passes) {
   return static_cast<double>(impl_->buf.n) / best * 1e-9;
 }
 
+double read_calls_gbps(ThreadPool& pool, const std::vector<const void*>& buffers, std::uint64_t bytes,
+                       int passes, std::uint64_t* sum) {
+  const int T = pool.size();
+  std::uint64_t read = 0;  // bytes read per round
+  for (int i = 0; i < T; ++i) {
+    const auto [b, e] = part(bytes, i, T);
+    read += e - b;
+  }
+  if (buffers.empty() || read == 0) return 0;
+  std::atomic<std::uint64_t> sink{0};
+  double best = 1e30;
+  for (int p = 0; p < std::max(1, passes); ++p)
+    for (int streams : {1, 2}) {
+      const ReadFn fn = widest_read(streams);
+      sink = 0;
+      const auto t0 = Clock::now();
+      for (const void* buf : buffers)
+        pool.run([&](int i) {
+          const auto [b, e] = part(bytes, i, T);
+          sink += fn(static_cast<const std::uint8_t*>(buf) + b, e - b);
+        });
+      best = std::min(best, seconds_since(t0));
+      if (sum) *sum = sink;
+    }
+  return static_cast<double>(read) * static_cast<double>(buffers.size()) / best * 1e-9;
+}
+
 std::string file_path(const std::string& results_dir, const Machine& m) {
   return results_dir + "/roofline/" + machine_slug(m) + ".json";
 }

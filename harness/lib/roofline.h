@@ -114,6 +114,17 @@ class ReadProbe {
   std::unique_ptr<Impl> impl_;
 };
 
+// The read bandwidth of a streaming kernel's calls without its compute: reads `buffers` one after
+// another (each `bytes` long, as a benchmark's rotating weight copies), every buffer split across
+// pool.size() threads into contiguous parts as ReadProbe splits its array (whole 4 KiB units; a
+// tail under 4 KiB per buffer is not read nor counted), each part as one stream and as two; GB/s of
+// the better pattern, best of `passes` rounds over all buffers. Against ReadProbe (one long stream
+// per thread) it shows what calls of this size cost by themselves: each starts and ends its
+// threads' streams and waits for the slower thread. *sum (if given): the sum of the 64-bit words
+// one round read (every counted word once; for tests).
+double read_calls_gbps(ThreadPool& pool, const std::vector<const void*>& buffers, std::uint64_t bytes,
+                       int passes, std::uint64_t* sum = nullptr);
+
 // <results_dir>/roofline/<machine_slug>.json
 std::string file_path(const std::string& results_dir, const Machine& m);
 // The saved roofline at path if it exists and belongs to machine m; nullopt otherwise.
