@@ -124,8 +124,10 @@ bandwidth (cold GEMV), 'cpu' rows by the int8 multiply-add peak of the kernel's 
   --read-calls   cold rows: also read the row's own rotating weight copies with plain loads, call
                  by call with the row's threads (each call's bytes split into per-thread parts, one
                  and two streams, the better), right before and right after the row: %calls, the
-                 row against the read bandwidth of calls of its size. %now minus %calls is what
-                 the kernel's compute costs; 100 minus %calls what the calls themselves cost.
+                 row against the read bandwidth of calls of its size. With --read-now, read calls
+                 over read now is what calls of this size keep of a long stream per thread, and
+                 %calls what the kernel's loop gets of that. Costs 12 reads of the copies per cold
+                 row (gemv-dram's 112 rows here: 61 s more, 0.5 s per row).
   -o FORMAT      also write md, csv, json or jsonl (to --out or stdout); md/csv rows carry every
                  field, json/jsonl rows also the environment, samples and roofline
 

@@ -57,8 +57,9 @@ struct Options {
   roofline::ReadProbe* read_now = nullptr;
   int read_now_passes = 3;
   // Cold rows: also time a plain read of the row's own rotating copies, call by call with its
-  // threads (roofline::read_calls_gbps), right before and right after timing the row, and report
-  // the row against it: how close the kernel is to the read bandwidth of calls of this size.
+  // threads (roofline::read_calls_gbps, read_now_passes rounds), right before and right after
+  // timing the row, and report the row against it: how close the kernel is to the read bandwidth
+  // of calls of this size.
   bool read_calls = false;
 };
 
