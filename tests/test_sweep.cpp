@@ -349,12 +349,13 @@ TEST(Roofline, ReadProbeMeasuresItsOwnArrayAtAnyThreadCount) {
   }
 }
 
-// --read-now: cold rows carry the read bandwidth measured next to them and their share of it;
-// hot rows (no memory ceiling) and runs without the option carry none.
-TEST(Bench, ReadNowIsMeasuredNextToColdRowsOnly) {
+// --read-now and --read-calls: cold rows carry the read bandwidth measured next to them (of a long
+// stream per thread / of their own calls) and their share of it; hot rows (no memory ceiling) and
+// runs without the options carry none.
+TEST(Bench, ReadNowAndReadCallsAreMeasuredForColdRowsOnly) {
   const KernelInfo* naive = find_kernel("naive__scalar");
   const bench::Spec hot{naive, "t", 64, 256, 1, 1, true, {}, "default"};
-  const bench::Spec cold{naive, "t", 64, 256, 1, 2, false, {}, "default"};
+  const bench::Spec cold{naive, "t", 256, 256, 1, 2, false, {}, "default"};  // 64 KiB: 16 units of 4 KiB
   bench::Options o;
   o.repetitions = 2;
   o.min_time = 0.001;
@@ -363,49 +364,33 @@ TEST(Bench, ReadNowIsMeasuredNextToColdRowsOnly) {
   roofline::ReadProbe probe(8 << 20);
   o.read_now = &probe;
   o.read_now_passes = 1;
-  const auto rs = bench::run({hot, cold}, o);
-  ASSERT_EQ(rs.size(), 2u);
-  for (const auto& r : rs) ASSERT_EQ(r.error, "");
-  EXPECT_EQ(rs[0].read_gbps_now, 0);
-  EXPECT_TRUE(rs[0].to_json()["read_now"].is_null());
-  EXPECT_GT(rs[1].read_gbps_now, 0);
-  EXPECT_DOUBLE_EQ(rs[1].pct_of_read_now, 100.0 * rs[1].weight_gbps / rs[1].read_gbps_now);
-  const nlohmann::json j = rs[1].to_json()["read_now"];
-  ASSERT_TRUE(j.is_object());
-  EXPECT_DOUBLE_EQ(j["read_gbps"].get<double>(), rs[1].read_gbps_now);
-  EXPECT_DOUBLE_EQ(j["pct"].get<double>(), rs[1].pct_of_read_now);
-  EXPECT_GE(j["pct_best"].get<double>(), rs[1].pct_of_read_now) << "from the fastest repetition";
-  o.read_now = nullptr;
-  EXPECT_EQ(bench::run({cold}, o).at(0).read_gbps_now, 0);
-}
-
-// --read-calls: cold rows carry the plain read of their own calls and their share of it; hot rows
-// and runs without the option carry none.
-TEST(Bench, ReadCallsIsMeasuredForColdRowsOnly) {
-  const KernelInfo* naive = find_kernel("naive__scalar");
-  const bench::Spec hot{naive, "t", 64, 256, 1, 1, true, {}, "default"};
-  const bench::Spec cold{naive, "t", 256, 256, 1, 2, false, {}, "default"};  // 64 KiB of floats: 16 units
-  bench::Options o;
-  o.repetitions = 2;
-  o.min_time = 0.001;
-  o.progress = false;
-  o.rotate_bytes = 1 << 20;
-  o.read_now_passes = 1;
   o.read_calls = true;
   const auto rs = bench::run({hot, cold}, o);
   ASSERT_EQ(rs.size(), 2u);
   for (const auto& r : rs) ASSERT_EQ(r.error, "");
-  EXPECT_EQ(rs[0].read_calls_gbps, 0);
-  EXPECT_TRUE(rs[0].to_json()["read_calls"].is_null());
-  EXPECT_GT(rs[1].read_calls_gbps, 0);
-  EXPECT_DOUBLE_EQ(rs[1].pct_of_read_calls, 100.0 * rs[1].weight_gbps / rs[1].read_calls_gbps);
-  const nlohmann::json j = rs[1].to_json()["read_calls"];
-  ASSERT_TRUE(j.is_object());
-  EXPECT_DOUBLE_EQ(j["read_gbps"].get<double>(), rs[1].read_calls_gbps);
-  EXPECT_DOUBLE_EQ(j["pct"].get<double>(), rs[1].pct_of_read_calls);
-  EXPECT_GE(j["pct_best"].get<double>(), rs[1].pct_of_read_calls) << "from the fastest repetition";
+  struct Ceiling {
+    const char* key;
+    double bench::Result::*gbps;
+    double bench::Result::*pct;
+  };
+  for (const Ceiling c : {Ceiling{"read_now", &bench::Result::read_gbps_now, &bench::Result::pct_of_read_now},
+                          Ceiling{"read_calls", &bench::Result::read_calls_gbps, &bench::Result::pct_of_read_calls}}) {
+    SCOPED_TRACE(c.key);
+    EXPECT_EQ(rs[0].*c.gbps, 0);
+    EXPECT_TRUE(rs[0].to_json()[c.key].is_null());
+    EXPECT_GT(rs[1].*c.gbps, 0);
+    EXPECT_DOUBLE_EQ(rs[1].*c.pct, 100.0 * rs[1].weight_gbps / (rs[1].*c.gbps));
+    const nlohmann::json j = rs[1].to_json()[c.key];
+    ASSERT_TRUE(j.is_object());
+    EXPECT_DOUBLE_EQ(j["read_gbps"].get<double>(), rs[1].*c.gbps);
+    EXPECT_DOUBLE_EQ(j["pct"].get<double>(), rs[1].*c.pct);
+    EXPECT_GE(j["pct_best"].get<double>(), rs[1].*c.pct) << "from the fastest repetition";
+  }
+  o.read_now = nullptr;
   o.read_calls = false;
-  EXPECT_EQ(bench::run({cold}, o).at(0).read_calls_gbps, 0);
+  const auto none = bench::run({cold}, o).at(0);
+  EXPECT_EQ(none.read_gbps_now, 0);
+  EXPECT_EQ(none.read_calls_gbps, 0);
 }
 
 TEST(Bench, RefusedTileIsAnErrorNotAFallback) {

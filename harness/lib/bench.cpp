@@ -352,18 +352,13 @@ nlohmann::json Result::to_json() const {
                      {"pct_best", roofline_pct_best}};
   else
     j["roofline"] = nullptr;
-  if (read_gbps_now > 0)
-    j["read_now"] = {{"read_gbps", read_gbps_now},
-                     {"pct", pct_of_read_now},
-                     {"pct_best", gemm.min > 0 ? pct_of_read_now * gemm.median / gemm.min : 0.0}};
-  else
-    j["read_now"] = nullptr;
-  if (read_calls_gbps > 0)
-    j["read_calls"] = {{"read_gbps", read_calls_gbps},
-                       {"pct", pct_of_read_calls},
-                       {"pct_best", gemm.min > 0 ? pct_of_read_calls * gemm.median / gemm.min : 0.0}};
-  else
-    j["read_calls"] = nullptr;
+  // A ceiling measured next to the row: GB/s, and the row's share at the median / fastest repetition.
+  auto next_to = [&](double gbps, double pct) -> nlohmann::json {
+    if (gbps <= 0) return nullptr;
+    return {{"read_gbps", gbps}, {"pct", pct}, {"pct_best", gemm.min > 0 ? pct * gemm.median / gemm.min : 0.0}};
+  };
+  j["read_now"] = next_to(read_gbps_now, pct_of_read_now);
+  j["read_calls"] = next_to(read_calls_gbps, pct_of_read_calls);
   return j;
 }
 
