@@ -142,7 +142,7 @@ const KernelInfo kRows[] = {
     // streams"); in cache the loop's extra shift costs time.
     {"i2r_2s__avx512vnni", "i2r_2s", "I2_R16", kAvx512Vnni, kExact, {}, 64, 16, 2.0,
      {0, 0, 0, 0, 0, 4096, 2}, i2r::pack, i2r::unpack, i2r::prepare, i2r::gemm_i32_avx512vnni, nullptr,
-     "I2_R16, AVX-512 VNNI, two weight streams per thread and pf=4096 (st=2): the decoding tile",
+     "I2_R16, AVX-512 VNNI, two weight streams per thread and pf=4096 (st=2): i2r_pf's rival from DRAM",
      &i2r::kTilesFixed},
 };
 

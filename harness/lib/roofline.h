@@ -121,7 +121,8 @@ class ReadProbe {
 // the better pattern, best of `passes` rounds over all buffers. Against ReadProbe (one long stream
 // per thread) it shows what calls of this size cost by themselves: each starts and ends its
 // threads' streams and waits for the slower thread. *sum (if given): the sum of the 64-bit words
-// one round read (every counted word once; for tests).
+// the last round read, one-stream and two-stream read together (every counted word twice; for
+// tests).
 double read_calls_gbps(ThreadPool& pool, const std::vector<const void*>& buffers, std::uint64_t bytes,
                        int passes, std::uint64_t* sum = nullptr);
 
