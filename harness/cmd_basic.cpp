@@ -32,21 +32,22 @@ int print_roofline(const Args& args) {
   std::cout << (measured ? "measured now" : "measured " + r.measured_at + " (--remeasure to redo)")
             << ": " << roofline::file_path(dir, r.machine) << "\n"
             << "bandwidth over " << r.array_bytes / (1 << 20) << " MiB with " << r.read_kernel
-            << " loads, best of " << r.passes << " passes; read = the better of one and two\n"
-            << "sequential streams per thread (each thread's part read whole, or its two halves in\n"
-            << "alternation); int8 peaks in GOP/s (2 ops per product)\n\n";
+            << " loads, best of " << r.passes << " passes; read = the best of one, two and four\n"
+            << "sequential streams per thread (each thread's part read whole, or its halves or\n"
+            << "quarters in alternation); int8 peaks in GOP/s (2 ops per product)\n\n";
   std::vector<std::string> peaks;
   for (const auto& c : r.by_threads)
     for (const auto& [k, v] : c.int8_gops)
       if (std::find(peaks.begin(), peaks.end(), k) == peaks.end()) peaks.push_back(k);
-  std::vector<std::string> header = {"threads",   "read GB/s", "1 stream",
-                                     "2 streams", "copy GB/s", "triad GB/s"};
+  std::vector<std::string> header = {"threads",   "read GB/s", "1 stream",  "2 streams",
+                                     "4 streams", "copy GB/s", "triad GB/s"};
   for (const auto& p : peaks) header.push_back(p);
   Table t(header);
   for (const auto& c : r.by_threads) {
     std::vector<std::string> row = {std::to_string(c.threads), fmt(c.read_gbps, 1),
                                     fmt(c.read_one_stream_gbps, 1), fmt(c.read_two_streams_gbps, 1),
-                                    fmt(c.copy_gbps, 1), fmt(c.triad_gbps, 1)};
+                                    fmt(c.read_four_streams_gbps, 1), fmt(c.copy_gbps, 1),
+                                    fmt(c.triad_gbps, 1)};
     for (const auto& p : peaks) row.push_back(c.int8_gops.count(p) ? fmt(c.int8_gops.at(p), 0) : "");
     t.add(row);
   }

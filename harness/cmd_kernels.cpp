@@ -117,17 +117,17 @@ bandwidth (cold GEMV), 'cpu' rows by the int8 multiply-add peak of the kernel's 
                  --no-roofline skips it (no %roof)
   --read-now     cold rows: also measure the read bandwidth right before and right after each
                  row (as the roofline does, over an array of 8x the LLC, 256 MiB-1 GiB, best of 3
-                 rounds of a one- and a two-stream read each time) and show the row against the
-                 higher: %now. On a shared or virtual machine DRAM bandwidth drifts by tens of
+                 rounds of a one-, two- and four-stream read each time) and show the row against
+                 the higher: %now. On a shared or virtual machine DRAM bandwidth drifts by tens of
                  percent within minutes, so the saved roofline can be far from the one a row ran
-                 under. Costs 12 reads of the array per cold row (measured 0.5-0.6 s with 1 GiB).
+                 under. Costs 18 reads of the array per cold row (measured 0.4 s per row here).
   --read-calls   cold rows: also read the row's own rotating weight copies with plain loads, call
-                 by call with the row's threads (each call's bytes split into per-thread parts, one
-                 and two streams, the better), right before and right after the row: %calls, the
+                 by call with the row's threads (each call's bytes split into per-thread parts, one,
+                 two and four streams, the best), right before and right after the row: %calls, the
                  row against the read bandwidth of calls of its size. With --read-now, read calls
                  over read now is what calls of this size keep of a long stream per thread, and
-                 %calls what the kernel's loop gets of that. Costs 12 reads of the copies per cold
-                 row (gemv-dram's 112 rows here: 61 s more, 0.5 s per row).
+                 %calls what the kernel's loop gets of that. Costs 18 reads of the copies per cold
+                 row (measured 0.1 s per row on 640x2560 and 2560x2560 here).
   -o FORMAT      also write md, csv, json or jsonl (to --out or stdout); md/csv rows carry every
                  field, json/jsonl rows also the environment, samples and roofline
 

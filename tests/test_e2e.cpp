@@ -123,7 +123,7 @@ TEST(E2eBench, RowsThatFitTheLlcAreMarked) {
   roofline::Roofline roof;
   roof.machine = roofline::this_machine();
   roofline::Ceilings c;
-  c.read_gbps = c.read_one_stream_gbps = c.read_two_streams_gbps = 10.0;
+  c.read_gbps = c.read_one_stream_gbps = c.read_two_streams_gbps = c.read_four_streams_gbps = 10.0;
   c.int8_gops = {{"scalar", 50.0}};
   roof.by_threads.push_back(c);
   e2e::Options o;

@@ -45,7 +45,8 @@ roofline::Roofline synthetic_roofline() {
     roofline::Ceilings c;
     c.threads = t;
     c.read_one_stream_gbps = 9.0 * t;
-    c.read_two_streams_gbps = 10.0 * t;
+    c.read_two_streams_gbps = 9.5 * t;
+    c.read_four_streams_gbps = 10.0 * t;
     c.read_gbps = 10.0 * t;
     c.copy_gbps = 9.0 * t;
     c.triad_gbps = 8.0 * t;
@@ -61,7 +62,9 @@ TEST(Roofline, MeasuresEveryCeilingAndRoundTrips) {
   for (const auto& c : r.by_threads) {
     EXPECT_GT(c.read_one_stream_gbps, 0) << c.threads;
     EXPECT_GT(c.read_two_streams_gbps, 0) << c.threads;
-    EXPECT_EQ(c.read_gbps, std::max(c.read_one_stream_gbps, c.read_two_streams_gbps)) << c.threads;
+    EXPECT_GT(c.read_four_streams_gbps, 0) << c.threads;
+    EXPECT_EQ(c.read_gbps, std::max({c.read_one_stream_gbps, c.read_two_streams_gbps, c.read_four_streams_gbps}))
+        << c.threads;
     EXPECT_GT(c.int8_gops.at("scalar"), 0) << c.threads;
     if (isa_runnable(Isa::kAvx2)) {
       EXPECT_GT(c.copy_gbps, 0);
@@ -100,7 +103,7 @@ TEST(Roofline, ReadLoopsSumEveryWordOnce) {
 }
 
 // The read of a kernel's calls reads every buffer's per-thread parts (whole 4 KiB units) once, with
-// one and with two streams per thread, and nothing past them.
+// one, two and four streams per thread, and nothing past them.
 TEST(Roofline, ReadCallsReadsEachBuffersPartsOnce) {
   constexpr std::size_t kBytes = 5 * 4096 + 704;  // 5 units and a tail that is not read
   constexpr std::size_t kWords = kBytes / 8;
@@ -121,7 +124,7 @@ TEST(Roofline, ReadCallsReadsEachBuffersPartsOnce) {
     ThreadPool pool(threads);
     std::uint64_t sum = 0;
     EXPECT_GT(roofline::read_calls_gbps(pool, {pa, pb}, kBytes, 2, &sum), 0);
-    EXPECT_EQ(sum, 2 * expect) << threads << " threads: each word once per pattern";
+    EXPECT_EQ(sum, 3 * expect) << threads << " threads: each word once per pattern";
   }
   ThreadPool pool(2);
   EXPECT_EQ(roofline::read_calls_gbps(pool, {pa}, 4095, 1), 0) << "under one 4 KiB unit: nothing to read";
@@ -149,24 +152,33 @@ TEST(Roofline, SavedOnceThenReusedPerMachine) {
   roofline::load_or_measure(dir.path(), false, tiny(), nullptr, &measured);
   EXPECT_TRUE(measured);
 
-  // A file of the one-stream format (/1, no two-stream figure) is measured again, and says why.
-  j = first.to_json();
-  j["schema"] = roofline::kSchemaOneStream;
-  for (auto& row : j["ceilings"]) {
-    row.erase("read_one_stream_gbps");
-    row.erase("read_two_streams_gbps");
+  // A file of an older format (/1: one stream only; /2: no four-stream figure) is measured again,
+  // and says why.
+  for (const roofline::OldSchema& old : roofline::kOldSchemas) {
+    j = first.to_json();
+    j["schema"] = old.schema;
+    for (auto& row : j["ceilings"]) {
+      row.erase("read_four_streams_gbps");
+      if (old.schema == std::string("tritbench.roofline/1")) {
+        row.erase("read_one_stream_gbps");
+        row.erase("read_two_streams_gbps");
+      }
+    }
+    write_file_atomic(path, j.dump());
+    std::string outdated;
+    EXPECT_FALSE(roofline::load(path, roofline::this_machine(), &outdated).has_value()) << old.schema;
+    EXPECT_EQ(outdated, old.lacked);
+    std::ostringstream log;
+    const auto again = roofline::load_or_measure(dir.path(), false, tiny(), &log, &measured);
+    EXPECT_TRUE(measured) << old.schema;
+    EXPECT_NE(log.str().find(old.lacked), std::string::npos) << log.str();
+    EXPECT_GT(again.at(1).read_four_streams_gbps, 0);
+    std::ifstream saved(path);
+    EXPECT_EQ(nlohmann::json::parse(saved)["schema"], roofline::kSchema);
   }
-  write_file_atomic(path, j.dump());
-  bool outdated = false;
-  EXPECT_FALSE(roofline::load(path, roofline::this_machine(), &outdated).has_value());
-  EXPECT_TRUE(outdated);
-  std::ostringstream log;
-  const auto again = roofline::load_or_measure(dir.path(), false, tiny(), &log, &measured);
-  EXPECT_TRUE(measured);
-  EXPECT_NE(log.str().find("one stream per thread"), std::string::npos) << log.str();
-  EXPECT_GT(again.at(1).read_two_streams_gbps, 0);
-  std::ifstream saved(path);
-  EXPECT_EQ(nlohmann::json::parse(saved)["schema"], roofline::kSchema);
+  std::string outdated = "unset";
+  EXPECT_TRUE(roofline::load(path, roofline::this_machine(), &outdated).has_value());
+  EXPECT_EQ(outdated, "") << "a current file is not outdated";
 }
 
 TEST(Roofline, MalformedFileNamesTheField) {
@@ -183,12 +195,15 @@ TEST(Roofline, MalformedFileNamesTheField) {
   j["ceilings"][1]["threads"] = 3;
   EXPECT_THROW(roofline::Roofline::from_json(j, "f.json"), std::invalid_argument);
   j = synthetic_roofline().to_json();
-  j["ceilings"][0].erase("read_two_streams_gbps");
-  try {
-    roofline::Roofline::from_json(j, "f.json");
-    FAIL() << "accepted";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("ceilings[0].read_two_streams_gbps"), std::string::npos) << e.what();
+  for (const char* field : {"read_two_streams_gbps", "read_four_streams_gbps"}) {
+    j["ceilings"][0].erase(field);
+    try {
+      roofline::Roofline::from_json(j, "f.json");
+      FAIL() << "accepted without " << field;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(std::string("ceilings[0].") + field), std::string::npos) << e.what();
+    }
+    j = synthetic_roofline().to_json();
   }
   j = synthetic_roofline().to_json();
   j.erase("machine");

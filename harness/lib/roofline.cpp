@@ -37,6 +37,7 @@ std::uint64_t read_streams_scalar(const void* p, std::uint64_t bytes) {
 
 std::uint64_t read_scalar(const void* p, std::uint64_t bytes) { return read_streams_scalar<1>(p, bytes); }
 std::uint64_t read2_scalar(const void* p, std::uint64_t bytes) { return read_streams_scalar<2>(p, bytes); }
+std::uint64_t read4_scalar(const void* p, std::uint64_t bytes) { return read_streams_scalar<4>(p, bytes); }
 
 // Baseline x86-64 code (the scalar rows) is auto-vectorized with SSE2 at best: pmaddwd + paddd on
 // xmm, 8 int16 products per pair (two-operand SSE forms: the product register is then added).
@@ -160,8 +161,9 @@ double wall(ThreadPool& pool, F&& f) {
 }
 
 using ReadFn = std::uint64_t (*)(const void*, std::uint64_t);
-// The widest load loop, reading each thread's part as one stream or as two (its two halves).
+// The widest load loop, reading each thread's part as one stream, two (its halves) or four.
 ReadFn widest_read(int streams) {
+  if (streams == 4) return has_avx512bw() ? read4_avx512 : has_avx2() ? read4_avx2 : read4_scalar;
   if (streams == 2) return has_avx512bw() ? read2_avx512 : has_avx2() ? read2_avx2 : read2_scalar;
   return has_avx512bw() ? read_avx512 : has_avx2() ? read_avx2 : read_scalar;
 }
@@ -249,6 +251,7 @@ nlohmann::json Roofline::to_json() const {
                     {"read_gbps", c.read_gbps},
                     {"read_one_stream_gbps", c.read_one_stream_gbps},
                     {"read_two_streams_gbps", c.read_two_streams_gbps},
+                    {"read_four_streams_gbps", c.read_four_streams_gbps},
                     {"copy_gbps", c.copy_gbps},
                     {"triad_gbps", c.triad_gbps},
                     {"int8_peak_gops", c.int8_gops}});
@@ -312,6 +315,7 @@ Roofline Roofline::from_json(const nlohmann::json& j, const std::string& what) {
       c.read_gbps = number(row, "read_gbps", where);
       c.read_one_stream_gbps = number(row, "read_one_stream_gbps", where);
       c.read_two_streams_gbps = number(row, "read_two_streams_gbps", where);
+      c.read_four_streams_gbps = number(row, "read_four_streams_gbps", where);
       c.copy_gbps = number(row, "copy_gbps", where);
       c.triad_gbps = number(row, "triad_gbps", where);
       const auto& peaks = need(row, "int8_peak_gops", where);
@@ -379,16 +383,17 @@ Roofline measure(const MeasureOptions& opts, std::ostream* progress) {
   const std::uint64_t half = ubytes / 2;
   const std::uint64_t third = ubytes / 3 / 4;  // floats per triad array
   auto* f = reinterpret_cast<float*>(base);
-  const ReadFn read1 = widest_read(1), read2 = widest_read(2);
+  const ReadFn read1 = widest_read(1), read2 = widest_read(2), read4 = widest_read(4);
   auto copy = w512 ? copy_avx512 : copy_avx2;
   auto triad = w512 ? triad_avx512 : triad_avx2;
   for (int t = 1; t <= T; ++t) {
     ThreadPool pool(t);
-    double rd1 = 1e30, rd2 = 1e30, cp = 1e30, tr = 1e30;
+    double rd1 = 1e30, rd2 = 1e30, rd4 = 1e30, cp = 1e30, tr = 1e30;
     std::vector<double> pk(peaks.size(), 1e30);
     for (int round = 0; round < r.passes; ++round) {
       rd1 = std::min(rd1, timed_read(pool, read1, base, ubytes, sink));
       rd2 = std::min(rd2, timed_read(pool, read2, base, ubytes, sink));
+      rd4 = std::min(rd4, timed_read(pool, read4, base, ubytes, sink));
       if (w256) {
         // copy: first half -> second half; triad over thirds.
         cp = std::min(cp, wall(pool, [&](int i) {
@@ -409,7 +414,8 @@ Roofline measure(const MeasureOptions& opts, std::ostream* progress) {
     c.threads = t;
     c.read_one_stream_gbps = static_cast<double>(ubytes) / rd1 * 1e-9;
     c.read_two_streams_gbps = static_cast<double>(ubytes) / rd2 * 1e-9;
-    c.read_gbps = std::max(c.read_one_stream_gbps, c.read_two_streams_gbps);
+    c.read_four_streams_gbps = static_cast<double>(ubytes) / rd4 * 1e-9;
+    c.read_gbps = std::max({c.read_one_stream_gbps, c.read_two_streams_gbps, c.read_four_streams_gbps});
     if (w256) {
       c.copy_gbps = 2.0 * static_cast<double>(half) / cp * 1e-9;
       c.triad_gbps = 3.0 * static_cast<double>(third * 4) / tr * 1e-9;
@@ -419,8 +425,8 @@ Roofline measure(const MeasureOptions& opts, std::ostream* progress) {
         c.int8_gops[peaks[k].name] = peaks[k].ops_per_iter * static_cast<double>(iters[k]) * t / pk[k] * 1e-9;
     if (progress) {
       *progress << "  " << t << " thread" << (t > 1 ? "s" : " ") << ": read " << c.read_gbps
-                << " GB/s (1 / 2 streams " << c.read_one_stream_gbps << " / " << c.read_two_streams_gbps
-                << "), copy "
+                << " GB/s (1 / 2 / 4 streams " << c.read_one_stream_gbps << " / " << c.read_two_streams_gbps
+                << " / " << c.read_four_streams_gbps << "), copy "
                 << c.copy_gbps << ", triad " << c.triad_gbps << "; int8 GOP/s";
       for (const auto& [k, v] : c.int8_gops) *progress << " " << k << " " << v;
       *progress << "\n";
@@ -451,7 +457,7 @@ std::int64_t ReadProbe::bytes() const { return static_cast<std::int64_t>(impl_->
 double ReadProbe::read_gbps(ThreadPool& pool, int passes) {
   double best = 1e30;
   for (int p = 0; p < std::max(1, passes); ++p)
-    for (int streams : {1, 2})
+    for (int streams : {1, 2, 4})
       best = std::min(best,
                       timed_read(pool, widest_read(streams), impl_->buf.bytes(), impl_->buf.n, impl_->sink));
   return static_cast<double>(impl_->buf.n) / best * 1e-9;
@@ -470,8 +476,8 @@ double read_calls_gbps(ThreadPool& pool, const std::vector<const void*>& buffers
   double best = 1e30;
   const int rounds = std::max(1, passes);
   for (int p = 0; p < rounds; ++p) {
-    if (p == rounds - 1) sink = 0;  // *sum: what the last round read, with both patterns
-    for (int streams : {1, 2}) {
+    if (p == rounds - 1) sink = 0;  // *sum: what the last round read, with all three patterns
+    for (int streams : {1, 2, 4}) {
       const ReadFn fn = widest_read(streams);
       const auto t0 = Clock::now();
       for (const void* buf : buffers)
@@ -490,8 +496,8 @@ std::string file_path(const std::string& results_dir, const Machine& m) {
   return results_dir + "/roofline/" + machine_slug(m) + ".json";
 }
 
-std::optional<Roofline> load(const std::string& path, const Machine& m, bool* outdated) {
-  if (outdated) *outdated = false;
+std::optional<Roofline> load(const std::string& path, const Machine& m, std::string* outdated) {
+  if (outdated) outdated->clear();
   std::ifstream f(path);
   if (!f) return std::nullopt;
   nlohmann::json j;
@@ -500,10 +506,12 @@ std::optional<Roofline> load(const std::string& path, const Machine& m, bool* ou
   } catch (const nlohmann::json::exception& e) {
     throw std::invalid_argument(path + ": not valid JSON: " + e.what());
   }
-  if (j.is_object() && j.value("schema", "") == kSchemaOneStream) {
-    if (outdated) *outdated = true;
-    return std::nullopt;
-  }
+  if (j.is_object())
+    for (const OldSchema& old : kOldSchemas)
+      if (j.value("schema", "") == old.schema) {
+        if (outdated) *outdated = old.lacked;
+        return std::nullopt;
+      }
   Roofline r = Roofline::from_json(j, path);
   if (!(r.machine == m)) return std::nullopt;
   return r;
@@ -513,15 +521,14 @@ Roofline load_or_measure(const std::string& results_dir, bool remeasure, const M
                          std::ostream* progress, bool* measured) {
   const Machine m = this_machine();
   const std::string path = file_path(results_dir, m);
-  bool outdated = false;
+  std::string outdated;
   if (!remeasure)
     if (auto r = load(path, m, &outdated)) {
       if (measured) *measured = false;
       return *r;
     }
-  if (progress && outdated)
-    *progress << path << " was measured by an older tritbench (" << kSchemaOneStream
-              << ": read bandwidth with one stream per thread only)\n";
+  if (progress && !outdated.empty())
+    *progress << path << " was measured by an older tritbench (" << outdated << ")\n";
   if (progress) *progress << "measuring the roofline of this machine (saved to " << path << ")\n";
   Roofline r = measure(opts, progress);
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());

@@ -33,10 +33,16 @@ class ThreadPool;
 
 namespace tritbench::roofline {
 
-// The saved file's format. /1 files (read bandwidth with one stream per thread only) are
-// measured again rather than used.
-inline constexpr const char* kSchema = "tritbench.roofline/2";
-inline constexpr const char* kSchemaOneStream = "tritbench.roofline/1";
+// The saved file's format. Files of an older format are measured again rather than used, and
+// the note says why (what the old read ceiling lacked).
+inline constexpr const char* kSchema = "tritbench.roofline/3";
+struct OldSchema {
+  const char* schema;
+  const char* lacked;
+};
+inline constexpr OldSchema kOldSchemas[] = {
+    {"tritbench.roofline/1", "read bandwidth with one stream per thread only"},
+    {"tritbench.roofline/2", "read bandwidth with one and two streams per thread, not four"}};
 
 struct Machine {
   std::string host;
@@ -48,16 +54,18 @@ Machine this_machine();
 // File-name form of a machine: "<host>-<cpu model>", lower case, [a-z0-9-] only.
 std::string machine_slug(const Machine& m);
 
-// Ceilings at one thread count. The read bandwidth is measured two ways: each thread reading its
-// part of the array as one sequential stream, and as two (its two halves, read in alternation).
-// On the Zen 5 VM this was written on, two streams per core got 1.06-1.35x the DRAM bandwidth of
-// one, depending on the hour (three or more streams, or two a page apart, were slower than one),
-// so one stream understated the ceiling and a kernel reading two could pass "100%". read_gbps,
-// the figure every result is reported against, is the better of the two.
+// Ceilings at one thread count. The read bandwidth is measured three ways: each thread reading its
+// part of the array as one sequential stream, as two (its two halves, read in alternation) and as
+// four (its quarters). On the Zen 5 VM this was written on, two streams per core got 1.06-1.35x
+// the DRAM bandwidth of one, depending on the hour; four got 1.04-1.09x of two in a standalone
+// loop one night and 0.97-0.99x in this measurement an hour later (eight less than four, two a page
+// apart less than one). Whichever pattern wins, a ceiling that omits it lets a kernel reading that
+// way pass "100%": read_gbps, the figure every result is reported against, is the best of the
+// three.
 struct Ceilings {
   int threads = 1;
   double read_gbps = 0, copy_gbps = 0, triad_gbps = 0;
-  double read_one_stream_gbps = 0, read_two_streams_gbps = 0;
+  double read_one_stream_gbps = 0, read_two_streams_gbps = 0, read_four_streams_gbps = 0;
   std::map<std::string, double> int8_gops;  // by peak name: scalar, avx2, avxvnni, avx512bw, avx512vnni
 };
 
@@ -105,7 +113,7 @@ class ReadProbe {
   ReadProbe(const ReadProbe&) = delete;
   ReadProbe& operator=(const ReadProbe&) = delete;
   // GB/s with pool.size() threads, best of `passes` rounds of one read of the whole array with
-  // each pattern (one and two streams per thread).
+  // each pattern (one, two and four streams per thread).
   double read_gbps(ThreadPool& pool, int passes);
   std::int64_t bytes() const;
 
@@ -117,20 +125,20 @@ class ReadProbe {
 // The read bandwidth of a streaming kernel's calls without its compute: reads `buffers` one after
 // another (each `bytes` long, as a benchmark's rotating weight copies), every buffer split across
 // pool.size() threads into contiguous parts as ReadProbe splits its array (whole 4 KiB units; a
-// tail under 4 KiB per buffer is not read nor counted), each part as one stream and as two; GB/s of
-// the better pattern, best of `passes` rounds over all buffers. Against ReadProbe (one long stream
+// tail under 4 KiB per buffer is not read nor counted), each part as one, two and four streams;
+// GB/s of the best pattern, best of `passes` rounds over all buffers. Against ReadProbe (one long stream
 // per thread) it shows what calls of this size cost by themselves: each starts and ends its
 // threads' streams and waits for the slower thread. *sum (if given): the sum of the 64-bit words
-// the last round read, one-stream and two-stream read together (every counted word twice; for
-// tests).
+// the last round read, the three patterns together (every counted word three times; for tests).
 double read_calls_gbps(ThreadPool& pool, const std::vector<const void*>& buffers, std::uint64_t bytes,
                        int passes, std::uint64_t* sum = nullptr);
 
 // <results_dir>/roofline/<machine_slug>.json
 std::string file_path(const std::string& results_dir, const Machine& m);
 // The saved roofline at path if it exists and belongs to machine m; nullopt otherwise.
-// An outdated (/1) file is not used either; *outdated says so.
-std::optional<Roofline> load(const std::string& path, const Machine& m, bool* outdated = nullptr);
+// A file of an older format (kOldSchemas) is not used either; *outdated is then what it lacked
+// (else empty).
+std::optional<Roofline> load(const std::string& path, const Machine& m, std::string* outdated = nullptr);
 // Loads this machine's roofline from results_dir, or measures it (and saves it atomically) when
 // there is none or `remeasure`. *measured says which happened.
 Roofline load_or_measure(const std::string& results_dir, bool remeasure, const MeasureOptions& opts,

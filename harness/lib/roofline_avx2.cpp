@@ -50,6 +50,7 @@ std::uint64_t read_streams(const void* p, std::uint64_t bytes) {
 
 std::uint64_t read_avx2(const void* p, std::uint64_t bytes) { return read_streams<1>(p, bytes); }
 std::uint64_t read2_avx2(const void* p, std::uint64_t bytes) { return read_streams<2>(p, bytes); }
+std::uint64_t read4_avx2(const void* p, std::uint64_t bytes) { return read_streams<4>(p, bytes); }
 
 void copy_avx2(void* dst, const void* src, std::uint64_t bytes) {
   const auto* s = static_cast<const __m256i*>(src);

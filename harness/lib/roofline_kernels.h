@@ -15,13 +15,17 @@ namespace tritbench::roofline {
 // Sums of 64-bit words: read bandwidth. bytes is a multiple of 512; p is 64-byte aligned.
 // read_*: one sequential stream. read2_*: the two halves of [p, p + bytes) as two sequential
 // streams read in alternation (bytes a multiple of 1024), which gets 6-35% more from DRAM than
-// one stream on the Zen 5 VM this was written on (roofline.h says why both are measured).
+// one stream on the Zen 5 VM this was written on; read4_*: its four quarters (bytes a multiple of
+// 2048), at times more than two there (roofline.h says why all three are measured).
 std::uint64_t read_scalar(const void* p, std::uint64_t bytes);
 std::uint64_t read_avx2(const void* p, std::uint64_t bytes);
 std::uint64_t read_avx512(const void* p, std::uint64_t bytes);
 std::uint64_t read2_scalar(const void* p, std::uint64_t bytes);
 std::uint64_t read2_avx2(const void* p, std::uint64_t bytes);
 std::uint64_t read2_avx512(const void* p, std::uint64_t bytes);
+std::uint64_t read4_scalar(const void* p, std::uint64_t bytes);
+std::uint64_t read4_avx2(const void* p, std::uint64_t bytes);
+std::uint64_t read4_avx512(const void* p, std::uint64_t bytes);
 // dst = src (regular stores: what a kernel writing its output does).
 void copy_avx2(void* dst, const void* src, std::uint64_t bytes);
 void copy_avx512(void* dst, const void* src, std::uint64_t bytes);
