@@ -2,9 +2,11 @@
 // the masked-plane GEMV accumulators, and the AVX-512 row's tile (br, pf).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "harness/lib/check.h"
+#include "kernels/cpu/cpu.h"
 #include "kernels/i2r/format.h"
 #include "kernels/i2r/i2r.h"
 #include "kernels/registry.h"
@@ -48,16 +50,22 @@ TEST(I2R, KBeyondTheAccumulatorBoundIsRefused) {
 
 // Every tile the tuner proposes, and the extremes of the fields, give the oracle's bits: row
 // blocks of one quad and of several, a prefetch one tile ahead and 1 MiB ahead (far past the end
-// of these matrices: a prefetch never faults), one and two weight streams (st=2 on GEMVs of one
-// quad, where it falls back to one stream, and of even and odd quad counts per thread: 330 rows
-// are 6 quads, 3 per thread at 2 threads), on M and K tails, GEMV and batches, 1 and 2 threads.
+// of these matrices: a prefetch never faults), one, two and four weight streams (st=2 on GEMVs of
+// one quad, where it falls back to one stream, and of even and odd quad counts per thread: 330 rows
+// are 6 quads, 3 per thread at 2 threads; st=4 on fewer than four quads per thread, where it reads
+// two streams or one, on 16 quads (four of each stream at 1 thread) and on 1100 rows = 18 quads,
+// whose parts of 4 and 5 quads at 1 thread and of 2 and 3 at 2 threads leave quads for the end),
+// on M and K tails, GEMV and batches, 1 and 2 threads.
 TEST(I2R, EveryTileIsExact) {
   const KernelInfo& k = *find_kernel("i2r__avx512vnni");
   if (!runnable(k)) GTEST_SKIP() << k.name << ": " << why_not_runnable(k.isa);
   std::vector<TileConfig> tiles{{0, 0, 0, 0, 64, 256},
                                 {0, 0, 0, 0, 192, i2r::kMaxPrefetch},
                                 {0, 0, 0, 0, 0, 256, 2},
-                                {0, 0, 0, 0, 0, i2r::kMaxPrefetch, 2}};
+                                {0, 0, 0, 0, 0, i2r::kMaxPrefetch, 2},
+                                {0, 0, 0, 0, 0, 0, 4},
+                                {0, 0, 0, 0, 0, 256, 4},
+                                {0, 0, 0, 0, 0, i2r::kMaxPrefetch, 4}};
   for (std::int64_t N : {1, 3, 128})
     for (const TileConfig& t : k.tiles->candidates(2560, 2560, N)) tiles.push_back(t);
   ThreadPool one(1), two(2);
@@ -68,6 +76,9 @@ TEST(I2R, EveryTileIsExact) {
       {330, 777, 1, check::WeightData::kRandom, check::ActData::kGaussian, 24},
       {200, 2560, 1, check::WeightData::kMinusOne, check::ActData::kAllMax, 25},
       {130, 1000, 1, check::WeightData::kPlusOne, check::ActData::kAllMin, 26},
+      {1024, 777, 1, check::WeightData::kRandom, check::ActData::kUniform, 27},
+      {1100, 2560, 1, check::WeightData::kMinusOne, check::ActData::kAllMax, 28},
+      {1100, 777, 1, check::WeightData::kRandom, check::ActData::kGaussian, 29},
   };
   for (const auto& c : cases) {
     check::CaseData d;
@@ -87,6 +98,7 @@ TEST(I2R, RefusedTilesNameTheField) {
   check::make_data({8, 256, 2}, d);
   const std::pair<TileConfig, const char*> bad[] = {{{4, 0, 0, 0, 0, 0}, "takes only br, pf and st"},
                                                     {{0, 0, 0, 0, 0, 0, 3}, "st must"},
+                                                    {{0, 0, 0, 0, 0, 0, 5}, "st must"},
                                                     {{0, 0, 0, 0, 65, 0}, "br must"},
                                                     {{0, 0, 0, 0, 0, 100}, "pf must"},
                                                     {{0, 0, 0, 0, 0, i2r::kMaxPrefetch + 256}, "pf must"}};
@@ -110,6 +122,17 @@ TEST(I2R, RefusedTilesNameTheField) {
   // st is reported for a single token only (a batch walks L2 blocks, whatever st says).
   EXPECT_EQ(two.tiles->effective(two.tile, 2560, 2560, 1).str(), "pf=4096,st=2");
   EXPECT_EQ(two.tiles->effective(two.tile, 2560, 2560, 8).streams, 0);
+  // The four-stream row needs GFNI; without it the tile it reports is the two streams it reads.
+  const KernelInfo& four = *find_kernel("i2r_4s__avx512vnni");
+  EXPECT_EQ(four.tile.streams, 4);
+  EXPECT_TRUE(four.tiles->candidates(2560, 2560, 1).empty());
+  const auto& f = cpu_info().features;
+  const bool gfni = std::find(f.begin(), f.end(), "gfni") != f.end();
+  EXPECT_EQ(four.tiles->effective(four.tile, 2560, 2560, 1).str(), gfni ? "st=4" : "st=2");
+  EXPECT_EQ(four.tiles->effective(four.tile, 2560, 2560, 8).streams, 0);
+  const auto sts = k.tiles->candidates(2560, 2560, 1);
+  EXPECT_EQ(std::count_if(sts.begin(), sts.end(), [](const TileConfig& t) { return t.streams == 4; }),
+            gfni ? 3 : 0);
 }
 
 }  // namespace

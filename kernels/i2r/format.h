@@ -69,19 +69,23 @@ struct GemmArgs {
   std::int64_t ldc;
   std::int64_t block_rows;  // rows per L2 block of a batch (a multiple of kQuadRows)
   std::int64_t prefetch;  // software prefetch distance in bytes, 0 = none
-  int streams;  // 2: a single-token GEMV reads its quads as two streams (gemm_avx512vnni.cpp)
+  int streams;  // 2 or 4: a single-token GEMV reads its quads as that many streams (gemm_avx512vnni.cpp)
 };
 
 // The AVX-512 row's tile (kernels/i2r/tiles.cpp): br = rows per L2 block of a batch (a multiple of
 // 64; 0 = about kBlockBytes of weights), pf = software prefetch distance of the first token's pass
-// in bytes (a multiple of 256 up to 1 MiB; 0 = none), st = 2 for a single-token GEMV that reads
-// two quad streams at once (0 or 1: one). None changes the packed bytes.
+// in bytes (a multiple of 256 up to 1 MiB; 0 = none), st = 2 or 4 for a single-token GEMV that
+// reads two or four quad streams at once (0 or 1: one). None changes the packed bytes.
 inline constexpr std::int64_t kBlockBytes = 256 * 1024;  // half of a Zen 4/5 L2
 inline constexpr int kMaxPrefetch = 1 << 20;
 inline std::int64_t default_block_rows(std::int64_t Kp) {
   const std::int64_t quads = kBlockBytes / (Kp * 16);
   return (quads < 1 ? 1 : quads) * kQuadRows;
 }
+
+// The streams a single-token GEMV asked for st streams reads: st, except 4 on a CPU without GFNI
+// (the four-stream loop's plane extraction), which reads 2; the tile reported says so.
+int gemv_streams(int st);
 
 void gemm_scalar(const GemmArgs& a);
 void gemm_avx512vnni(const GemmArgs& a);

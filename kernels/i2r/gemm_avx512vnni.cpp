@@ -71,6 +71,17 @@ alignas(64) constexpr std::uint8_t kPairMasks[2][64] = {
 #undef TB_R16
 #undef TB_R64
 
+// The bit matrices of gemv4x4: vgf2p8affineqb sets result bit i of each byte to the parity of
+// (row i AND the byte), row i being byte 7 - i of the qword. Matrix s (1..3) has row 0 = bit 2s
+// and row 1 = bit 2s + 1, the rest zero: plane s of each byte moved to bits 1:0, as a 0..2 code.
+constexpr std::uint64_t plane_matrix(int s) {
+  return (std::uint64_t{1} << (2 * s)) << 56 | (std::uint64_t{1} << (2 * s + 1)) << 48;
+}
+alignas(64) constexpr std::uint64_t kPlaneMatrices[3][8] = {
+#define TB_R8(v) v, v, v, v, v, v, v, v
+    {TB_R8(plane_matrix(1))}, {TB_R8(plane_matrix(2))}, {TB_R8(plane_matrix(3))}};
+#undef TB_R8
+
 // Writes 16 rows' results starting at row m, only those below m1.
 inline void store_rows(std::int32_t* c, std::int64_t m, std::int64_t m1, __m512i v) {
   const std::int64_t valid = m1 - m;
@@ -213,6 +224,73 @@ void gemv4x2(const std::uint8_t* wa, const std::uint8_t* wb, std::int64_t Kp, co
 #undef TB_GROUP2
 }
 
+// GEMV of four quads at once, w[0..3]: four streams (see "Four streams" in README.md). Sixteen
+// accumulators are one per row group and quad, so all four planes of a tile go into one: plane 0
+// by an AND (x & 3), planes 1-3 by one GF(2) affine transform each (vgf2p8affineqb with
+// kPlaneMatrices: the plane's two bits moved to bits 1:0, the rest cleared), i.e. each plane as an
+// unscaled code 0..2, so the lane adds code*q for all 16 columns of the tile. Four ops per
+// vpdpbusd and line as in gemv4; GFNI instead of shifts keeps it at one op per plane. Per tile a
+// lane adds at most 16*2*128 = 4096: int32 holds Kp/16 tiles up to Kp = 2^23.
+// out: [quad 0..3][group 0..3][16 lanes], each lane sum_k code*q over the quad's row.
+template <Pf kPf>
+void gemv4x4(const std::uint8_t* const* w, std::int64_t Kp, const std::int8_t* q, std::int32_t* out,
+             std::int64_t pf) {
+  std::int64_t tiles = Kp / kCols;
+  const std::uint8_t *wa = w[0], *wb = w[1], *wc = w[2], *wd = w[3];
+#define TB_GROUP4(addr, acc)                                                \
+  "vmovdqa64 " addr ", %%zmm24\n\t"                                         \
+  "vpandd %%zmm16, %%zmm24, %%zmm25\n\t"                                    \
+  "vpdpbusd %%zmm20, %%zmm25, " TB_ZMM(acc) "\n\t"                          \
+  "vgf2p8affineqb $0, %%zmm17, %%zmm24, %%zmm26\n\t"                        \
+  "vpdpbusd %%zmm21, %%zmm26, " TB_ZMM(acc) "\n\t"                          \
+  "vgf2p8affineqb $0, %%zmm18, %%zmm24, %%zmm27\n\t"                        \
+  "vpdpbusd %%zmm22, %%zmm27, " TB_ZMM(acc) "\n\t"                          \
+  "vgf2p8affineqb $0, %%zmm19, %%zmm24, %%zmm28\n\t"                        \
+  "vpdpbusd %%zmm23, %%zmm28, " TB_ZMM(acc) "\n\t"
+#define TB_PREFETCH4_ONE(op, p) \
+  op " (%[" p "],%[pf])\n\t" op " 64(%[" p "],%[pf])\n\t" op " 128(%[" p "],%[pf])\n\t" op " 192(%[" p "],%[pf])\n\t"
+#define TB_PREFETCH4(op) \
+  TB_PREFETCH4_ONE(op, "wa") TB_PREFETCH4_ONE(op, "wb") TB_PREFETCH4_ONE(op, "wc") TB_PREFETCH4_ONE(op, "wd")
+#define TB_LOOP4(PREFETCH)                                                                     \
+  asm volatile(                                                                                \
+      TB_ZERO_16                                                                               \
+      "vmovdqa64 0(%[m0]), %%zmm16\n\t"                                                        \
+      "vmovdqa64 0(%[m]), %%zmm17\n\t"                                                         \
+      "vmovdqa64 64(%[m]), %%zmm18\n\t"                                                        \
+      "vmovdqa64 128(%[m]), %%zmm19\n\t"                                                       \
+      "1:\n\t"                                                                                 \
+      TB_BROADCAST_Q                                                                           \
+      PREFETCH                                                                                 \
+      TB_GROUP4("(%[wa])", 0) TB_GROUP4("(%[wb])", 4) TB_GROUP4("(%[wc])", 8)                   \
+      TB_GROUP4("(%[wd])", 12)                                                                 \
+      TB_GROUP4("64(%[wa])", 1) TB_GROUP4("64(%[wb])", 5) TB_GROUP4("64(%[wc])", 9)             \
+      TB_GROUP4("64(%[wd])", 13)                                                               \
+      TB_GROUP4("128(%[wa])", 2) TB_GROUP4("128(%[wb])", 6) TB_GROUP4("128(%[wc])", 10)         \
+      TB_GROUP4("128(%[wd])", 14)                                                              \
+      TB_GROUP4("192(%[wa])", 3) TB_GROUP4("192(%[wb])", 7) TB_GROUP4("192(%[wc])", 11)         \
+      TB_GROUP4("192(%[wd])", 15)                                                              \
+      "add $256, %[wa]\n\t"                                                                    \
+      "add $256, %[wb]\n\t"                                                                    \
+      "add $256, %[wc]\n\t"                                                                    \
+      "add $256, %[wd]\n\t"                                                                    \
+      "add $16, %[q]\n\t"                                                                      \
+      "dec %[n]\n\t"                                                                           \
+      "jnz 1b\n\t"                                                                             \
+      TB_STORE_16                                                                              \
+      : [wa] "+r"(wa), [wb] "+r"(wb), [wc] "+r"(wc), [wd] "+r"(wd), [q] "+r"(q), [n] "+r"(tiles) \
+      : [m0] "r"(kPlaneMasks[0]), [m] "r"(kPlaneMatrices), [out] "r"(out), [pf] "r"(pf)       \
+      : "memory", "cc", TB_CLOBBER_16, "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21",  \
+        "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28")
+  if constexpr (kPf == Pf::kNta)
+    TB_LOOP4(TB_PREFETCH4("prefetchnta"));
+  else
+    TB_LOOP4("");
+#undef TB_LOOP4
+#undef TB_PREFETCH4
+#undef TB_PREFETCH4_ONE
+#undef TB_GROUP4
+}
+
 // The 16 rows of group g of the quad whose sums gemv4x2 left at o (lo at o, hi 16 lanes on).
 inline __m512i combine_pair(const std::int32_t* o, std::int32_t qsum) {
   const __m512i lo = _mm512_load_si512(o), hi = _mm512_load_si512(o + 16);
@@ -261,6 +339,31 @@ void gemv_two_streams(const GemmArgs& a, std::int64_t u0, std::int64_t u1, std::
   if (n % 2) gemv_token(a, 0, ub - 1, ub, pf);
 }
 
+// Single-token GEMV over quads [u0, u1), u1 - u0 >= 4, as four streams: the quads cut into four
+// consecutive parts, a quad of each at a time; the parts one longer than the shortest end with a
+// quad of their own.
+void gemv_four_streams(const GemmArgs& a, std::int64_t u0, std::int64_t u1, std::int64_t pf) {
+  const std::int64_t n = u1 - u0, common = n / 4, quad_bytes = a.Kp * 16;
+  std::int64_t start[5];
+  for (int j = 0; j <= 4; ++j) start[j] = u0 + n * j / 4;
+  alignas(64) std::int32_t out[4 * 4 * 16];
+  const std::uint8_t* w[4];
+  for (std::int64_t i = 0; i < common; ++i) {
+    for (int j = 0; j < 4; ++j) w[j] = a.w + (start[j] + i) * quad_bytes;
+    if (pf > 0)
+      gemv4x4<Pf::kNta>(w, a.Kp, a.q, out, pf);
+    else
+      gemv4x4<Pf::kNone>(w, a.Kp, a.q, out, pf);
+    const __m512i qsum = _mm512_set1_epi32(a.qsum[0]);
+    for (int j = 0; j < 4; ++j)
+      for (int g = 0; g < 4; ++g)
+        store_rows(a.c, (start[j] + i) * kQuadRows + g * kRows, a.m1,
+                   _mm512_sub_epi32(_mm512_load_si512(out + (4 * j + g) * 16), qsum));
+  }
+  for (int j = 0; j < 4; ++j)
+    if (start[j + 1] - start[j] > common) gemv_token(a, 0, start[j] + common, start[j + 1], pf);
+}
+
 // Prefetches [p, p + n) (the start of a stream whose loop prefetches pf bytes ahead of itself, and
 // would otherwise begin with pf bytes of demand misses). Only within the call's rows: a prefetch
 // never faults, but the look-ahead in the loop is the only one allowed past the end.
@@ -274,7 +377,16 @@ void gemm_avx512vnni(const GemmArgs& a) {
   // m0 is a multiple of 64 (the registry row's row_multiple); the last quad may be partly padding.
   const std::int64_t u0 = a.m0 / kQuadRows, u1 = (a.m1 + kQuadRows - 1) / kQuadRows;
   const std::int64_t per_block = a.block_rows / kQuadRows, quad_bytes = a.Kp * 16;
-  if (a.N == 1 && a.streams == 2 && u1 - u0 >= 2) {
+  if (a.N == 1 && a.streams == 4 && u1 - u0 >= 4) {
+    if (a.prefetch > 0)
+      for (int j = 0; j < 4; ++j) {
+        const std::int64_t s = u0 + (u1 - u0) * j / 4, e = u0 + (u1 - u0) * (j + 1) / 4;
+        prefetch_start(a.w + s * quad_bytes, std::min(a.prefetch, (e - s) * quad_bytes));
+      }
+    gemv_four_streams(a, u0, u1, a.prefetch);
+    return;
+  }
+  if (a.N == 1 && a.streams >= 2 && u1 - u0 >= 2) {
     if (a.prefetch > 0) {
       const std::int64_t ub = u0 + (u1 - u0 + 1) / 2;  // gemv_two_streams' second stream
       prefetch_start(a.w + u0 * quad_bytes, std::min(a.prefetch, (ub - u0) * quad_bytes));

@@ -12,7 +12,7 @@ GemmArgs args_of(const PackedWeights& w, const PreparedActivations& a, std::int6
                  std::int64_t m1, std::int32_t* c, std::int64_t ldc) {
   const std::int64_t br = w.tile.block_rows ? w.tile.block_rows : default_block_rows(w.Kp);
   return GemmArgs{w.data.data(), w.Kp, a.q, a.ldq, a.src->sum.data(), a.N, m0, m1, c, ldc, br,
-                  w.tile.prefetch, w.tile.streams};
+                  w.tile.prefetch, gemv_streams(w.tile.streams)};
 }
 
 }  // namespace

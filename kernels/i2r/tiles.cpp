@@ -1,8 +1,11 @@
 // I2_R16 AVX-512 tile: br (rows per L2 block of a batch), pf (software prefetch distance) and st
 // (weight streams per thread of a single-token GEMV). All only steer the loop over the same packed
 // bytes, so one packing serves every tile.
+#include <algorithm>
 #include <string>
 #include <vector>
+
+#include "kernels/cpu/cpu.h"
 
 #include "kernels/i2r/format.h"
 #include "kernels/i2r/i2r.h"
@@ -21,8 +24,8 @@ std::string check(const TileConfig& t) {
   if (t.prefetch < 0 || t.prefetch % 256 != 0 || t.prefetch > kMaxPrefetch)
     return who + "pf must be 0 (no software prefetch) or a multiple of 256 up to " +
            std::to_string(kMaxPrefetch);
-  if (t.streams < 0 || t.streams > 2)
-    return who + "st must be 0 or 1 (one weight stream per thread) or 2 (two: see README.md)";
+  if (t.streams < 0 || t.streams > 4 || t.streams == 3)
+    return who + "st must be 0 or 1 (one weight stream per thread), 2 or 4 (two or four: see README.md)";
   return {};
 }
 
@@ -32,11 +35,11 @@ TileConfig effective(const TileConfig& t, std::int64_t, std::int64_t K, std::int
   if (N > 1) e.block_rows = t.block_rows ? t.block_rows : int(default_block_rows(round_up(K, kCols)));
   e.prefetch = t.prefetch;
   // st only matters for a single token (batches walk L2 blocks); 1 is reported as the default 0.
-  if (N == 1 && t.streams == 2) e.streams = 2;
+  if (N == 1 && t.streams >= 2) e.streams = gemv_streams(t.streams);
   return e;
 }
 
-// Prefetch off, 4 KiB and 16 KiB ahead; for a single token each with one and two weight streams,
+// Prefetch off, 4 KiB and 16 KiB ahead; for a single token each with one, two and four weight streams,
 // for batches with blocks of half, once and twice the default size.
 std::vector<TileConfig> candidates(std::int64_t, std::int64_t K, std::int64_t N) {
   std::vector<TileConfig> c;
@@ -45,7 +48,8 @@ std::vector<TileConfig> candidates(std::int64_t, std::int64_t K, std::int64_t N)
   if (N > 1)
     for (int br : {def / 2 / kQuadRows * kQuadRows, def * 2})
       if (br >= kQuadRows && br != def) brs.push_back(br);
-  const std::vector<int> sts = N == 1 ? std::vector<int>{0, 2} : std::vector<int>{0};
+  std::vector<int> sts{0};
+  if (N == 1) sts = gemv_streams(4) == 4 ? std::vector<int>{0, 2, 4} : std::vector<int>{0, 2};
   for (int pf : {0, 4096, 16384})
     for (int br : brs)
       for (int st : sts) {
@@ -59,6 +63,14 @@ std::vector<TileConfig> candidates(std::int64_t, std::int64_t K, std::int64_t N)
 }
 
 }  // namespace
+
+int gemv_streams(int st) {
+  static const bool gfni = [] {
+    const auto& f = cpu_info().features;
+    return std::find(f.begin(), f.end(), "gfni") != f.end();
+  }();
+  return st == 4 && !gfni ? 2 : st;
+}
 
 const TileSpace kTiles{check, effective, candidates, false};
 const TileSpace kTilesFixed{check, effective, no_tile_candidates, false};
