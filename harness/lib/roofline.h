@@ -57,8 +57,8 @@ std::string machine_slug(const Machine& m);
 // Ceilings at one thread count. The read bandwidth is measured three ways: each thread reading its
 // part of the array as one sequential stream, as two (its two halves, read in alternation) and as
 // four (its quarters). On the Zen 5 VM this was written on, two streams per core got 1.06-1.35x
-// the DRAM bandwidth of one, depending on the hour; four got 1.04-1.09x of two in a standalone
-// loop one night and 0.97-0.99x in this measurement an hour later (eight less than four, two a page
+// the DRAM bandwidth of one, depending on the hour; four got 1.04-1.24x of two in a standalone
+// loop one night and 0.97-0.99x in this measurement in between (eight less than four, two a page
 // apart less than one). Whichever pattern wins, a ceiling that omits it lets a kernel reading that
 // way pass "100%": read_gbps, the figure every result is reported against, is the best of the
 // three.
