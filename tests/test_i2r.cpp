@@ -131,8 +131,8 @@ TEST(I2R, RefusedTilesNameTheField) {
   EXPECT_EQ(four.tiles->effective(four.tile, 2560, 2560, 1).str(), gfni ? "st=4" : "st=2");
   EXPECT_EQ(four.tiles->effective(four.tile, 2560, 2560, 8).streams, 0);
   const auto sts = k.tiles->candidates(2560, 2560, 1);
-  EXPECT_EQ(std::count_if(sts.begin(), sts.end(), [](const TileConfig& t) { return t.streams == 4; }),
-            gfni ? 3 : 0);
+  const auto four_streams = [](const TileConfig& t) { return t.streams == 4; };
+  EXPECT_EQ(std::count_if(sts.begin(), sts.end(), four_streams), gfni ? 3 : 0);
 }
 
 }  // namespace

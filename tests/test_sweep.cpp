@@ -63,7 +63,8 @@ TEST(Roofline, MeasuresEveryCeilingAndRoundTrips) {
     EXPECT_GT(c.read_one_stream_gbps, 0) << c.threads;
     EXPECT_GT(c.read_two_streams_gbps, 0) << c.threads;
     EXPECT_GT(c.read_four_streams_gbps, 0) << c.threads;
-    EXPECT_EQ(c.read_gbps, std::max({c.read_one_stream_gbps, c.read_two_streams_gbps, c.read_four_streams_gbps}))
+    EXPECT_EQ(c.read_gbps,
+              std::max({c.read_one_stream_gbps, c.read_two_streams_gbps, c.read_four_streams_gbps}))
         << c.threads;
     EXPECT_GT(c.int8_gops.at("scalar"), 0) << c.threads;
     if (isa_runnable(Isa::kAvx2)) {
@@ -166,7 +167,8 @@ TEST(Roofline, SavedOnceThenReusedPerMachine) {
     }
     write_file_atomic(path, j.dump());
     std::string outdated;
-    EXPECT_FALSE(roofline::load(path, roofline::this_machine(), &outdated).has_value()) << old.schema;
+    EXPECT_FALSE(roofline::load(path, roofline::this_machine(), &outdated).has_value())
+        << old.schema;
     EXPECT_EQ(outdated, old.lacked);
     std::ostringstream log;
     const auto again = roofline::load_or_measure(dir.path(), false, tiny(), &log, &measured);
@@ -201,7 +203,8 @@ TEST(Roofline, MalformedFileNamesTheField) {
       roofline::Roofline::from_json(j, "f.json");
       FAIL() << "accepted without " << field;
     } catch (const std::invalid_argument& e) {
-      EXPECT_NE(std::string(e.what()).find(std::string("ceilings[0].") + field), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(std::string("ceilings[0].") + field), std::string::npos)
+          << e.what();
     }
     j = synthetic_roofline().to_json();
   }

@@ -52,8 +52,8 @@ struct Options {
   std::int64_t rotate_bytes = 0;  // span of the rotating copies; 0: 2.5x LLC, at most 2 GiB
   // Cold rows: also measure the read bandwidth with this probe right before and right after timing
   // each row (best of read_now_passes rounds of a one-, two- and four-stream read each time) and
-  // report the row against it. The caller owns the probe (its array is allocated and touched once), so a
-  // run of many calls shares one.
+  // report the row against it. The caller owns the probe (its array is allocated and touched
+  // once), so a run of many calls shares one.
   roofline::ReadProbe* read_now = nullptr;
   int read_now_passes = 3;
   // Cold rows: also time a plain read of the row's own rotating copies, call by call with its

@@ -37,7 +37,9 @@ std::uint64_t read_streams_scalar(const void* p, std::uint64_t bytes) {
 
 std::uint64_t read_scalar(const void* p, std::uint64_t bytes) { return read_streams_scalar<1>(p, bytes); }
 std::uint64_t read2_scalar(const void* p, std::uint64_t bytes) { return read_streams_scalar<2>(p, bytes); }
-std::uint64_t read4_scalar(const void* p, std::uint64_t bytes) { return read_streams_scalar<4>(p, bytes); }
+std::uint64_t read4_scalar(const void* p, std::uint64_t bytes) {
+  return read_streams_scalar<4>(p, bytes);
+}
 
 // Baseline x86-64 code (the scalar rows) is auto-vectorized with SSE2 at best: pmaddwd + paddd on
 // xmm, 8 int16 products per pair (two-operand SSE forms: the product register is then added).
@@ -415,7 +417,8 @@ Roofline measure(const MeasureOptions& opts, std::ostream* progress) {
     c.read_one_stream_gbps = static_cast<double>(ubytes) / rd1 * 1e-9;
     c.read_two_streams_gbps = static_cast<double>(ubytes) / rd2 * 1e-9;
     c.read_four_streams_gbps = static_cast<double>(ubytes) / rd4 * 1e-9;
-    c.read_gbps = std::max({c.read_one_stream_gbps, c.read_two_streams_gbps, c.read_four_streams_gbps});
+    c.read_gbps =
+        std::max({c.read_one_stream_gbps, c.read_two_streams_gbps, c.read_four_streams_gbps});
     if (w256) {
       c.copy_gbps = 2.0 * static_cast<double>(half) / cp * 1e-9;
       c.triad_gbps = 3.0 * static_cast<double>(third * 4) / tr * 1e-9;
@@ -425,8 +428,8 @@ Roofline measure(const MeasureOptions& opts, std::ostream* progress) {
         c.int8_gops[peaks[k].name] = peaks[k].ops_per_iter * static_cast<double>(iters[k]) * t / pk[k] * 1e-9;
     if (progress) {
       *progress << "  " << t << " thread" << (t > 1 ? "s" : " ") << ": read " << c.read_gbps
-                << " GB/s (1 / 2 / 4 streams " << c.read_one_stream_gbps << " / " << c.read_two_streams_gbps
-                << " / " << c.read_four_streams_gbps << "), copy "
+                << " GB/s (1 / 2 / 4 streams " << c.read_one_stream_gbps << " / "
+                << c.read_two_streams_gbps << " / " << c.read_four_streams_gbps << "), copy "
                 << c.copy_gbps << ", triad " << c.triad_gbps << "; int8 GOP/s";
       for (const auto& [k, v] : c.int8_gops) *progress << " " << k << " " << v;
       *progress << "\n";

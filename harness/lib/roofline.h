@@ -126,10 +126,11 @@ class ReadProbe {
 // another (each `bytes` long, as a benchmark's rotating weight copies), every buffer split across
 // pool.size() threads into contiguous parts as ReadProbe splits its array (whole 4 KiB units; a
 // tail under 4 KiB per buffer is not read nor counted), each part as one, two and four streams;
-// GB/s of the best pattern, best of `passes` rounds over all buffers. Against ReadProbe (one long stream
-// per thread) it shows what calls of this size cost by themselves: each starts and ends its
-// threads' streams and waits for the slower thread. *sum (if given): the sum of the 64-bit words
-// the last round read, the three patterns together (every counted word three times; for tests).
+// GB/s of the best pattern, best of `passes` rounds over all buffers. Against ReadProbe (long
+// streams per thread) it shows what calls of this size cost by themselves: each starts and ends
+// its threads' streams and waits for the slower thread. *sum (if given): the sum of the 64-bit
+// words the last round read, the three patterns together (every counted word three times; for
+// tests).
 double read_calls_gbps(ThreadPool& pool, const std::vector<const void*>& buffers, std::uint64_t bytes,
                        int passes, std::uint64_t* sum = nullptr);
 
@@ -138,7 +139,8 @@ std::string file_path(const std::string& results_dir, const Machine& m);
 // The saved roofline at path if it exists and belongs to machine m; nullopt otherwise.
 // A file of an older format (kOldSchemas) is not used either; *outdated is then what it lacked
 // (else empty).
-std::optional<Roofline> load(const std::string& path, const Machine& m, std::string* outdated = nullptr);
+std::optional<Roofline> load(const std::string& path, const Machine& m,
+                             std::string* outdated = nullptr);
 // Loads this machine's roofline from results_dir, or measures it (and saves it atomically) when
 // there is none or `remeasure`. *measured says which happened.
 Roofline load_or_measure(const std::string& results_dir, bool remeasure, const MeasureOptions& opts,

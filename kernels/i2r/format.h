@@ -69,7 +69,8 @@ struct GemmArgs {
   std::int64_t ldc;
   std::int64_t block_rows;  // rows per L2 block of a batch (a multiple of kQuadRows)
   std::int64_t prefetch;  // software prefetch distance in bytes, 0 = none
-  int streams;  // 2 or 4: a single-token GEMV reads its quads as that many streams (gemm_avx512vnni.cpp)
+  int streams;  // 2 or 4: a single-token GEMV reads its quads as that many streams
+                // (gemm_avx512vnni.cpp); else one
 };
 
 // The AVX-512 row's tile (kernels/i2r/tiles.cpp): br = rows per L2 block of a batch (a multiple of

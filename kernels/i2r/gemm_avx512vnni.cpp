@@ -247,10 +247,14 @@ void gemv4x4(const std::uint8_t* const* w, std::int64_t Kp, const std::int8_t* q
   "vpdpbusd %%zmm22, %%zmm27, " TB_ZMM(acc) "\n\t"                          \
   "vgf2p8affineqb $0, %%zmm19, %%zmm24, %%zmm28\n\t"                        \
   "vpdpbusd %%zmm23, %%zmm28, " TB_ZMM(acc) "\n\t"
-#define TB_PREFETCH4_ONE(op, p) \
-  op " (%[" p "],%[pf])\n\t" op " 64(%[" p "],%[pf])\n\t" op " 128(%[" p "],%[pf])\n\t" op " 192(%[" p "],%[pf])\n\t"
-#define TB_PREFETCH4(op) \
-  TB_PREFETCH4_ONE(op, "wa") TB_PREFETCH4_ONE(op, "wb") TB_PREFETCH4_ONE(op, "wc") TB_PREFETCH4_ONE(op, "wd")
+#define TB_PREFETCH4_ONE(op, p)    \
+  op " (%[" p "],%[pf])\n\t"       \
+  op " 64(%[" p "],%[pf])\n\t"     \
+  op " 128(%[" p "],%[pf])\n\t"    \
+  op " 192(%[" p "],%[pf])\n\t"
+#define TB_PREFETCH4(op)                                  \
+  TB_PREFETCH4_ONE(op, "wa") TB_PREFETCH4_ONE(op, "wb")   \
+  TB_PREFETCH4_ONE(op, "wc") TB_PREFETCH4_ONE(op, "wd")
 #define TB_LOOP4(PREFETCH)                                                                     \
   asm volatile(                                                                                \
       TB_ZERO_16                                                                               \

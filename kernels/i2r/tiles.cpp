@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "kernels/cpu/cpu.h"
-
 #include "kernels/i2r/format.h"
 #include "kernels/i2r/i2r.h"
 
@@ -25,7 +24,8 @@ std::string check(const TileConfig& t) {
     return who + "pf must be 0 (no software prefetch) or a multiple of 256 up to " +
            std::to_string(kMaxPrefetch);
   if (t.streams < 0 || t.streams > 4 || t.streams == 3)
-    return who + "st must be 0 or 1 (one weight stream per thread), 2 or 4 (two or four: see README.md)";
+    return who +
+           "st must be 0 or 1 (one weight stream per thread), 2 or 4 (two or four: see README.md)";
   return {};
 }
 
@@ -39,8 +39,8 @@ TileConfig effective(const TileConfig& t, std::int64_t, std::int64_t K, std::int
   return e;
 }
 
-// Prefetch off, 4 KiB and 16 KiB ahead; for a single token each with one, two and four weight streams,
-// for batches with blocks of half, once and twice the default size.
+// Prefetch off, 4 KiB and 16 KiB ahead; for a single token each with one, two and (with GFNI) four
+// weight streams, for batches with blocks of half, once and twice the default size.
 std::vector<TileConfig> candidates(std::int64_t, std::int64_t K, std::int64_t N) {
   std::vector<TileConfig> c;
   const int def = int(default_block_rows(round_up(K, kCols)));
