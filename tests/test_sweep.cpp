@@ -83,23 +83,26 @@ TEST(Roofline, MeasuresEveryCeilingAndRoundTrips) {
   EXPECT_EQ(roofline::Roofline::peak_name(Isa::kAvx512Vbmi), "avx512vnni");
 }
 
-// Every read loop, one stream or two, adds every 64-bit word of its range exactly once (a loop that
-// skipped or repeated part of a stream would measure the wrong number of bytes).
+// Every read loop, one stream, two or four, adds every 64-bit word of its range exactly once (a
+// loop that skipped or repeated part of a stream would measure the wrong number of bytes).
 TEST(Roofline, ReadLoopsSumEveryWordOnce) {
-  constexpr std::size_t kWords = 3 * 1024 / 8;  // 3 KiB: a multiple of 1024 bytes, as read2 needs
+  constexpr std::size_t kWords = 6 * 1024 / 8;  // 6 KiB: a multiple of 2048 bytes, as read4 needs
   alignas(64) static std::uint64_t buf[kWords];
   std::uint64_t expect = 0;
   for (std::size_t i = 0; i < kWords; ++i) expect += buf[i] = (i + 1) * 0x9E3779B97F4A7C15ull;
   const std::uint64_t bytes = sizeof(buf);
   EXPECT_EQ(roofline::read_scalar(buf, bytes), expect);
   EXPECT_EQ(roofline::read2_scalar(buf, bytes), expect);
+  EXPECT_EQ(roofline::read4_scalar(buf, bytes), expect);
   if (isa_runnable(Isa::kAvx2)) {
     EXPECT_EQ(roofline::read_avx2(buf, bytes), expect);
     EXPECT_EQ(roofline::read2_avx2(buf, bytes), expect);
+    EXPECT_EQ(roofline::read4_avx2(buf, bytes), expect);
   }
   if (isa_runnable(Isa::kAvx512)) {
     EXPECT_EQ(roofline::read_avx512(buf, bytes), expect);
     EXPECT_EQ(roofline::read2_avx512(buf, bytes), expect);
+    EXPECT_EQ(roofline::read4_avx512(buf, bytes), expect);
   }
 }
 
