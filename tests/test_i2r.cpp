@@ -53,8 +53,9 @@ TEST(I2R, KBeyondTheAccumulatorBoundIsRefused) {
 // of these matrices: a prefetch never faults), one, two and four weight streams (st=2 on GEMVs of
 // one quad, where it falls back to one stream, and of even and odd quad counts per thread: 330 rows
 // are 6 quads, 3 per thread at 2 threads; st=4 on fewer than four quads per thread, where it reads
-// two streams or one, on 16 quads (four of each stream at 1 thread) and on 1100 rows = 18 quads,
-// whose parts of 4 and 5 quads at 1 thread and of 2 and 3 at 2 threads leave quads for the end),
+// two streams or one, on 16 quads (four of each stream at 1 thread), on 1100 rows = 18 quads,
+// whose parts of 4 and 5 quads at 1 thread and of 2 and 3 at 2 threads leave two quads (a pair)
+// and one for the end, and on 440 rows = 7 quads, three left at 1 thread (a pair and one alone)),
 // on M and K tails, GEMV and batches, 1 and 2 threads.
 TEST(I2R, EveryTileIsExact) {
   const KernelInfo& k = *find_kernel("i2r__avx512vnni");
@@ -79,6 +80,7 @@ TEST(I2R, EveryTileIsExact) {
       {1024, 777, 1, check::WeightData::kRandom, check::ActData::kUniform, 27},
       {1100, 2560, 1, check::WeightData::kMinusOne, check::ActData::kAllMax, 28},
       {1100, 777, 1, check::WeightData::kRandom, check::ActData::kGaussian, 29},
+      {440, 1000, 1, check::WeightData::kRandom, check::ActData::kUniform, 30},
   };
   for (const auto& c : cases) {
     check::CaseData d;

@@ -323,29 +323,31 @@ void gemv_token(const GemmArgs& a, std::int64_t n, std::int64_t u0, std::int64_t
   }
 }
 
+// Single-token GEMV of quads ua and ub at once (two streams).
+void gemv_pair(const GemmArgs& a, std::int64_t ua, std::int64_t ub, std::int64_t pf) {
+  alignas(64) std::int32_t out[2 * 4 * 2 * 16];
+  const std::int64_t quad_bytes = a.Kp * 16;
+  if (pf > 0)
+    gemv4x2<Pf::kNta>(a.w + ua * quad_bytes, a.w + ub * quad_bytes, a.Kp, a.q, out, pf);
+  else
+    gemv4x2<Pf::kNone>(a.w + ua * quad_bytes, a.w + ub * quad_bytes, a.Kp, a.q, out, pf);
+  for (int g = 0; g < 4; ++g) {
+    store_rows(a.c, ua * kQuadRows + g * kRows, a.m1, combine_pair(out + g * 32, a.qsum[0]));
+    store_rows(a.c, ub * kQuadRows + g * kRows, a.m1, combine_pair(out + 128 + g * 32, a.qsum[0]));
+  }
+}
+
 // Single-token GEMV over quads [u0, u1) as two streams: the first half of the quads and the second,
 // a quad of each at a time (the middle quad of an odd count alone at the end).
 void gemv_two_streams(const GemmArgs& a, std::int64_t u0, std::int64_t u1, std::int64_t pf) {
   const std::int64_t n = u1 - u0, half = n / 2, ub = u0 + (n + 1) / 2;
-  alignas(64) std::int32_t out[2 * 4 * 2 * 16];
-  const std::int64_t quad_bytes = a.Kp * 16;
-  for (std::int64_t i = 0; i < half; ++i) {
-    const std::int64_t ua = u0 + i, ubi = ub + i;
-    if (pf > 0)
-      gemv4x2<Pf::kNta>(a.w + ua * quad_bytes, a.w + ubi * quad_bytes, a.Kp, a.q, out, pf);
-    else
-      gemv4x2<Pf::kNone>(a.w + ua * quad_bytes, a.w + ubi * quad_bytes, a.Kp, a.q, out, pf);
-    for (int g = 0; g < 4; ++g) {
-      store_rows(a.c, ua * kQuadRows + g * kRows, a.m1, combine_pair(out + g * 32, a.qsum[0]));
-      store_rows(a.c, ubi * kQuadRows + g * kRows, a.m1, combine_pair(out + 128 + g * 32, a.qsum[0]));
-    }
-  }
+  for (std::int64_t i = 0; i < half; ++i) gemv_pair(a, u0 + i, ub + i, pf);
   if (n % 2) gemv_token(a, 0, ub - 1, ub, pf);
 }
 
 // Single-token GEMV over quads [u0, u1), u1 - u0 >= 4, as four streams: the quads cut into four
-// consecutive parts, a quad of each at a time; the parts one longer than the shortest end with a
-// quad of their own.
+// consecutive parts, a quad of each at a time; the last quads of the parts one longer than the
+// shortest (one to three) then as a pair of streams and, if odd, one alone.
 void gemv_four_streams(const GemmArgs& a, std::int64_t u0, std::int64_t u1, std::int64_t pf) {
   const std::int64_t n = u1 - u0, common = n / 4, quad_bytes = a.Kp * 16;
   std::int64_t start[5];
@@ -364,8 +366,12 @@ void gemv_four_streams(const GemmArgs& a, std::int64_t u0, std::int64_t u1, std:
         store_rows(a.c, (start[j] + i) * kQuadRows + g * kRows, a.m1,
                    _mm512_sub_epi32(_mm512_load_si512(out + (4 * j + g) * 16), qsum));
   }
+  std::int64_t left[3];
+  int n_left = 0;
   for (int j = 0; j < 4; ++j)
-    if (start[j + 1] - start[j] > common) gemv_token(a, 0, start[j] + common, start[j + 1], pf);
+    if (start[j + 1] - start[j] > common) left[n_left++] = start[j] + common;
+  if (n_left >= 2) gemv_pair(a, left[0], left[1], pf);
+  if (n_left % 2) gemv_token(a, 0, left[n_left - 1], left[n_left - 1] + 1, pf);
 }
 
 // Prefetches [p, p + n) (the start of a stream whose loop prefetches pf bytes ahead of itself, and
