@@ -128,8 +128,7 @@ TEST(I2R, RefusedTilesNameTheField) {
   const KernelInfo& four = *find_kernel("i2r_4s__avx512vnni");
   EXPECT_EQ(four.tile.streams, 4);
   EXPECT_TRUE(four.tiles->candidates(2560, 2560, 1).empty());
-  const auto& f = cpu_info().features;
-  const bool gfni = std::find(f.begin(), f.end(), "gfni") != f.end();
+  const bool gfni = cpu_has("gfni");
   EXPECT_EQ(four.tiles->effective(four.tile, 2560, 2560, 1).str(), gfni ? "st=4" : "st=2");
   EXPECT_EQ(four.tiles->effective(four.tile, 2560, 2560, 8).streams, 0);
   const auto sts = k.tiles->candidates(2560, 2560, 1);

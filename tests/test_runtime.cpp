@@ -127,6 +127,10 @@ TEST(Cpu, DetectsAndNamesLevels) {
   if (!isa_runnable(Isa::kAvx512Vbmi)) {
     EXPECT_FALSE(why_not_runnable(Isa::kAvx512Vbmi).empty());
   }
+  // cpu_has answers from the detected feature list, by exact name.
+  for (const std::string& f : c.features) EXPECT_TRUE(cpu_has(f)) << f;
+  EXPECT_FALSE(cpu_has("no-such-feature"));
+  EXPECT_FALSE(cpu_has(""));
 }
 
 }  // namespace

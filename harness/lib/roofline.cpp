@@ -110,10 +110,6 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-bool has_feature(const char* f) {
-  const auto& fs = cpu_info().features;
-  return std::find(fs.begin(), fs.end(), f) != fs.end();
-}
 bool has_avx512bw() {
   return static_cast<int>(cpu_info().hardware_level) >= static_cast<int>(Isa::kAvx512);
 }
@@ -353,10 +349,10 @@ Roofline measure(const MeasureOptions& opts, std::ostream* progress) {
   const std::vector<Peak> peaks = {
       {"scalar", "pmaddwd+paddd xmm (SSE2, baseline x86-64)", peak_scalar, kOpsScalar, true},
       {"avx2", "vpmaddubsw+vpaddw ymm", peak_avx2, kOpsAvx2, w256},
-      {"avxvnni", "vpdpbusd ymm (AVX-VNNI)", peak_avxvnni, kOpsAvxVnni, has_feature("avx_vnni")},
+      {"avxvnni", "vpdpbusd ymm (AVX-VNNI)", peak_avxvnni, kOpsAvxVnni, cpu_has("avx_vnni")},
       {"avx512bw", "vpmaddubsw+vpaddw zmm", peak_avx512bw, kOpsAvx512bw, w512},
       {"avx512vnni", "vpdpbusd zmm", peak_avx512vnni, kOpsAvx512Vnni,
-       w512 && has_feature("avx512vnni")},
+       w512 && cpu_has("avx512vnni")},
   };
 
   BigBuffer buf(static_cast<std::size_t>(bytes));

@@ -3,6 +3,7 @@
 #include <cpuid.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -211,6 +212,11 @@ std::int64_t CpuInfo::last_level_cache_bytes() const {
 const CpuInfo& cpu_info() {
   static const CpuInfo info = detect();
   return info;
+}
+
+bool cpu_has(std::string_view feature) {
+  const auto& f = cpu_info().features;
+  return std::find(f.begin(), f.end(), feature) != f.end();
 }
 
 bool isa_runnable(Isa isa) { return static_cast<int>(isa) <= static_cast<int>(cpu_info().level); }

@@ -46,6 +46,10 @@ struct CpuInfo {
 // Detected once, on first use. Throws std::runtime_error on an invalid TRITBENCH_ISA value.
 const CpuInfo& cpu_info();
 
+// This CPU (and OS) has the feature, named as in CpuInfo::features ("gfni", "avx_vnni", ...).
+// Hardware only: TRITBENCH_ISA caps levels, not single features.
+bool cpu_has(std::string_view feature);
+
 bool isa_runnable(Isa isa);
 // Empty when runnable, else a sentence naming the missing feature or the cap.
 std::string why_not_runnable(Isa isa);

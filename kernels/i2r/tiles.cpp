@@ -1,7 +1,6 @@
 // I2_R16 AVX-512 tile: br (rows per L2 block of a batch), pf (software prefetch distance) and st
 // (weight streams per thread of a single-token GEMV). All only steer the loop over the same packed
 // bytes, so one packing serves every tile.
-#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -65,10 +64,7 @@ std::vector<TileConfig> candidates(std::int64_t, std::int64_t K, std::int64_t N)
 }  // namespace
 
 int gemv_streams(int st) {
-  static const bool gfni = [] {
-    const auto& f = cpu_info().features;
-    return std::find(f.begin(), f.end(), "gfni") != f.end();
-  }();
+  static const bool gfni = cpu_has("gfni");
   return st == 4 && !gfni ? 2 : st;
 }
 
