@@ -255,8 +255,10 @@ std::vector<Result> run(const std::vector<Spec>& specs, const Options& opts) {
       std::vector<const void*> calls;  // the copies' weight bytes, for Options::read_calls
       if (opts.read_calls && !s.hot)
         for (std::size_t c = 0; c < n_copies; ++c) calls.push_back(weights.copies[c].data.data());
-      const std::uint64_t call_bytes = weights.copies[0].data.size();
-      if (!calls.empty()) r.read_calls_gbps = roofline::read_calls_gbps(*pool, calls, call_bytes, opts.read_now_passes);
+      auto read_calls = [&] {
+        return roofline::read_calls_gbps(*pool, calls, weights.copies[0].data.size(), opts.read_now_passes);
+      };
+      if (!calls.empty()) r.read_calls_gbps = read_calls();
       benchmark::RegisterBenchmark(bench_name(s).c_str(), [&](benchmark::State& st) {
         for (auto _ : st) call();
       })
@@ -267,9 +269,7 @@ std::vector<Result> run(const std::vector<Spec>& specs, const Options& opts) {
       benchmark::RunSpecifiedBenchmarks(&collector);
       benchmark::ClearRegisteredBenchmarks();
       if (probe) r.read_gbps_now = std::max(r.read_gbps_now, probe->read_gbps(*pool, opts.read_now_passes));
-      if (!calls.empty())
-        r.read_calls_gbps = std::max(r.read_calls_gbps,
-                                     roofline::read_calls_gbps(*pool, calls, call_bytes, opts.read_now_passes));
+      if (!calls.empty()) r.read_calls_gbps = std::max(r.read_calls_gbps, read_calls());
     } catch (const std::exception& e) {
       benchmark::ClearRegisteredBenchmarks();
       r.error = e.what();

@@ -159,6 +159,8 @@ double wall(ThreadPool& pool, F&& f) {
 }
 
 using ReadFn = std::uint64_t (*)(const void*, std::uint64_t);
+// The read patterns every read ceiling takes the best of: streams per thread (roofline.h).
+constexpr int kReadStreams[] = {1, 2, 4};
 // The widest load loop, reading each thread's part as one stream, two (its halves) or four.
 ReadFn widest_read(int streams) {
   if (streams == 4) return has_avx512bw() ? read4_avx512 : has_avx2() ? read4_avx2 : read4_scalar;
@@ -456,7 +458,7 @@ std::int64_t ReadProbe::bytes() const { return static_cast<std::int64_t>(impl_->
 double ReadProbe::read_gbps(ThreadPool& pool, int passes) {
   double best = 1e30;
   for (int p = 0; p < std::max(1, passes); ++p)
-    for (int streams : {1, 2, 4})
+    for (int streams : kReadStreams)
       best = std::min(best,
                       timed_read(pool, widest_read(streams), impl_->buf.bytes(), impl_->buf.n, impl_->sink));
   return static_cast<double>(impl_->buf.n) / best * 1e-9;
@@ -475,16 +477,13 @@ double read_calls_gbps(ThreadPool& pool, const std::vector<const void*>& buffers
   double best = 1e30;
   const int rounds = std::max(1, passes);
   for (int p = 0; p < rounds; ++p) {
-    if (p == rounds - 1) sink = 0;  // *sum: what the last round read, with all three patterns
-    for (int streams : {1, 2, 4}) {
-      const ReadFn fn = widest_read(streams);
-      const auto t0 = Clock::now();
+    if (p == rounds - 1) sink = 0;  // *sum: what the last round read, with every pattern
+    for (int streams : kReadStreams) {
+      double seconds = 0;
       for (const void* buf : buffers)
-        pool.run([&](int i) {
-          const auto [b, e] = part(bytes, i, T);
-          sink += fn(static_cast<const std::uint8_t*>(buf) + b, e - b);
-        });
-      best = std::min(best, seconds_since(t0));
+        seconds +=
+            timed_read(pool, widest_read(streams), static_cast<const std::uint8_t*>(buf), bytes, sink);
+      best = std::min(best, seconds);
     }
   }
   if (sum) *sum = sink;
