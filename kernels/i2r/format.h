@@ -21,7 +21,7 @@
 // column tile, the quad's four tiles lie one after another (256 bytes), so a quad is one
 // sequential stream of Kp/16 x 256 bytes and quads follow each other. (Four separate group
 // streams, the first layout, read a cold GEMV at 45% of the read bandwidth: the hardware
-// prefetchers followed one stream across pages far better than four interleaved ones. Reading
+// prefetchers followed one stream across pages far better than four, one per row group. Reading
 // whole quads from two or four places far apart, the tile's st, is another matter: README.md.)
 // Padding: rows to
 // Mp = round_up(M, 64) and columns to Kp = round_up(K, 16) hold code 1 (weight 0), so padding
