@@ -6,11 +6,19 @@
 // follows across pages; four row streams with software prefetch were 10-15% slower (measured side
 // by side at 1 and 2 threads: 23.0 vs 26.4 GB/s and 44.9 vs 51.4 GB/s).
 //
-// Each thread reads its groups as two such streams, its first half and its second half, a group
-// of each at a time: two streams far apart get more from DRAM per core than one on this machine
-// (roofline.h). Measured on the 2B-4T output matrix (F16), OutputMatrix::logits with the one- and
-// the two-stream loop alternating in one process, 15 rounds each, two runs: 1 thread 23.7 -> 26.6
-// and 26.7 -> 28.6 GB/s, 2 threads 50.8 -> 53.2 and 58.7 -> 60.8 GB/s (medians; 1.04-1.12x).
+// Each thread reads its groups as four such streams: its groups cut into four consecutive parts,
+// a group of each at a time. Streams far apart get more from DRAM per core than one on this
+// machine (roofline.h). Two streams (halves) were 1.04-1.12x over one: 2B-4T F16 output matrix,
+// OutputMatrix::logits alternating in one process, 15 rounds each, 1 thread 23.7 -> 26.6 GB/s,
+// 2 threads 50.8 -> 53.2 and 58.7 -> 60.8. Four are 1.11-1.25x over two: this loop with G = 1, 2
+// and 4 alternating in one process, 15 rounds each, medians, 2 threads 51.3 -> 64.1, 50.9 ->
+// 62.3, 50.9 -> 56.8, 51.1 -> 62.1 GB/s, 1 thread 23.1 -> 28.3, 30.1 -> 34.3, 29.4 -> 32.7 GB/s
+// (a plain four-stream read of the same bytes: 67-75 GB/s at 2 threads); F32, one run, 62.8 ->
+// 67.3 at 2 threads, 29.7 -> 31.9 at 1. Four groups of four rows need 32 accumulators: GCC keeps
+// three of them on the stack, which costs nothing next to the loads. End to end (2B-4T, tg32, 2
+// threads, old and new binaries alternating four times, timers around each step of
+// Transformer::forward that were not kept): the output GEMV took 12.6 -> 11.0 ms per token
+// (medians; faster in 3 of 4 pairs: DRAM's phase moves a single pair by more than the change).
 //
 // Each row keeps two accumulators (columns 0-15 and 16-31 of every slice); the padding columns
 // and rows are zero. Each row's arithmetic is independent of its group, its stream partner and its
@@ -34,8 +42,8 @@ inline __m512 load16(const std::uint8_t* p) {
   }
 }
 
-// Groups ga[0..G) computed together, one stream per group (G = 1 or 2): every row's arithmetic is
-// the same whichever groups run with it.
+// Groups ga[0..G) computed together, one stream per group (G = 1, 2 or 4): every row's arithmetic
+// is the same whichever groups run with it.
 template <bool F16, int G>
 void run_groups(const std::uint8_t* w, std::int64_t cols, const float* h, std::int64_t rows,
                 const std::int64_t (&ga)[G], float* out) {
@@ -61,7 +69,7 @@ void run_groups(const std::uint8_t* w, std::int64_t cols, const float* h, std::i
       h0 = _mm512_maskz_loadu_ps(m0, h + s * kOutputSlice);
       h1 = _mm512_maskz_loadu_ps(m1, h + s * kOutputSlice + 16);
     }
-#pragma GCC unroll 2
+#pragma GCC unroll 4
     for (int i = 0; i < G; ++i) {
 #pragma GCC unroll 8
       for (int j = 0; j < kOutputGroup; ++j) {
@@ -78,20 +86,23 @@ void run_groups(const std::uint8_t* w, std::int64_t cols, const float* h, std::i
     }
 }
 
-// Groups [g0, g1) as two streams: the first half of the groups and the second, one group of each
-// at a time (the middle group of an odd count alone at the end).
+// Groups [g0, g1) as four streams: the groups cut into four consecutive parts, one group of each
+// at a time; the parts' last groups beyond the shortest part (at most three) then one at a time.
 template <bool F16>
 void groups(const std::uint8_t* w, std::int64_t cols, const float* h, std::int64_t rows, std::int64_t g0,
             std::int64_t g1, float* out) {
-  const std::int64_t n = g1 - g0, gb = g0 + (n + 1) / 2;
-  for (std::int64_t i = 0; i < n / 2; ++i) {
-    const std::int64_t pair[2] = {g0 + i, gb + i};
-    run_groups<F16, 2>(w, cols, h, rows, pair, out);
+  const std::int64_t n = g1 - g0, common = n / 4;
+  std::int64_t start[5];
+  for (int j = 0; j <= 4; ++j) start[j] = g0 + n * j / 4;
+  for (std::int64_t i = 0; i < common; ++i) {
+    const std::int64_t four[4] = {start[0] + i, start[1] + i, start[2] + i, start[3] + i};
+    run_groups<F16, 4>(w, cols, h, rows, four, out);
   }
-  if (n % 2) {
-    const std::int64_t one[1] = {gb - 1};
-    run_groups<F16, 1>(w, cols, h, rows, one, out);
-  }
+  for (int j = 0; j < 4; ++j)
+    for (std::int64_t g = start[j] + common; g < start[j + 1]; ++g) {
+      const std::int64_t one[1] = {g};
+      run_groups<F16, 1>(w, cols, h, rows, one, out);
+    }
 }
 
 }  // namespace
