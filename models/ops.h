@@ -30,6 +30,8 @@ class Rope {
 //   out[t][h] = softmax_j(q[t][h] . k[j][h/g] / sqrt(d)) v[j][h/g]   for j <= pos0 + t
 // q: [n x heads*d]; k_cache, v_cache: [>= pos0+n x kv_heads*d] (the new tokens already stored);
 // out: [n x heads*d]. Heads are split across the pool; results do not depend on the thread count.
+// One query (n = 1) with AVX-512 and a head dimension of one_query_attention_dim's takes a path of
+// its own (models/attention_avx512.cpp), equal to the general one up to float rounding.
 // `scratch` holds each worker's scores (n x pos0+n floats, a cache-line-aligned slice per thread);
 // it is owned by the caller and grown here, on the calling thread, only when a larger batch,
 // context or pool needs it. (It was a thread_local once: LeakSanitizer reported it at exit, and a
@@ -37,6 +39,12 @@ class Rope {
 void attention(const float* q, const float* k_cache, const float* v_cache, std::int64_t n,
                std::int64_t pos0, std::int64_t heads, std::int64_t kv_heads, std::int64_t d,
                float* out, ThreadPool& pool, std::vector<float>& scratch);
+
+inline bool one_query_attention_dim(std::int64_t d) { return d == 64 || d == 96 || d == 128 || d == 256; }
+
+// The vector exp of the one-query AVX-512 attention (models/attention_avx512.cpp), for x <= 0:
+// y[i] = e^x[i]. Exposed for tests; only on a CPU where isa_runnable(Isa::kAvx512).
+void attention_exp_avx512(const float* x, std::int64_t n, float* y);
 
 // relu(g)^2 * u (bitnet-b1.58) or silu(g) * u (bitnet), into g.
 void glu_relu2(float* g, const float* u, std::int64_t n);
