@@ -2,8 +2,9 @@
 //
 // The general path (attention_avx2.cpp: Eigen products, then a scalar softmax) spends a single
 // query's time on set-up and scalar exps, and every head reads its kv head's K and V rows again.
-// Here, for the head dimensions of one_query_attention_dim (models/ops.h), the query heads that share a kv head run
-// together (up to four), so each K and V row is read once for all of them:
+// Here, for the head dimensions of one_query_attention_dim (models/ops.h), the query heads that
+// share a kv head run together (up to four), so each K and V row is read once for all of them
+// (and models/ops.cpp gives each thread whole kv groups when it can):
 //  - scores: 16 accumulators (16 / H keys x H heads), each over the head dimension in order, the
 //    16 sums brought into one vector by a fixed tree of in-lane adds and shuffles (sum_lanes_16);
 //  - softmax of each head's scores with a vector exp (exp_nonpositive), max and sum over lanes in
@@ -13,12 +14,13 @@
 // do not depend on the thread count; they differ from the general path in float rounding only
 // (tests/test_e2e.cpp, Attention.*).
 //
-// Measured (2B-4T shapes: 20 heads, 5 kv heads, d = 128, context 256, one query), per layer:
-// K and V in cache (the same layer again) 91 -> 26 us at 1 thread, 54 -> 27 us at 2 threads;
-// K and V from DRAM (200 layers' caches in turn) 118 -> 98 us and 111 -> 75 us. In a 2B-4T prompt
-// at -b 1 (512 tokens, 2 threads, timers around attention(), old and new binaries alternating
-// three times) attention took 2.80 / 3.02 / 2.99 -> 2.10 / 2.60 / 2.54 ms per token: reading
-// the KV cache from DRAM is what is left.
+// Measured (2B-4T shapes: 20 heads, 5 kv heads, d = 128, context 256, one query; the old path is
+// TRITBENCH_ISA=avx2), per layer: K and V in cache (the same layer again) 91 -> 26 us at 1 thread,
+// 56 -> 15 and 47 -> 13 us at 2 threads; from DRAM (200 layers' caches in turn) 118 -> 98 us at 1
+// thread, 94 -> 62 and 146 -> 49 us at 2. In a 2B-4T prompt at -b 1 (512 tokens, 2 threads,
+// timers around attention(), old and new binaries alternating three times) attention took 3.69 /
+// 4.34 / 3.96 -> 1.56 / 1.75 / 1.73 ms per token, the whole token 14.9 / 15.7 / 15.7 -> 11.6 /
+// 13.1 / 11.9 ms.
 #include <immintrin.h>
 
 #include <cstdint>
@@ -54,16 +56,21 @@ inline __m512 sum_lanes_16(const __m512 (&a)[16]) {
   __m512 b[8], c[4];
 #pragma GCC unroll 8
   for (int i = 0; i < 8; ++i)  // per 128-bit block: [x0+x2, y0+y2, x1+x3, y1+y3] of a[2i], a[2i+1]
-    b[i] = _mm512_add_ps(_mm512_unpacklo_ps(a[2 * i], a[2 * i + 1]), _mm512_unpackhi_ps(a[2 * i], a[2 * i + 1]));
+    b[i] = _mm512_add_ps(_mm512_unpacklo_ps(a[2 * i], a[2 * i + 1]),
+                         _mm512_unpackhi_ps(a[2 * i], a[2 * i + 1]));
 #pragma GCC unroll 4
   for (int i = 0; i < 4; ++i) {  // per block: the block's sums of a[4i..4i+3], in that order
-    const __m512d lo = _mm512_unpacklo_pd(_mm512_castps_pd(b[2 * i]), _mm512_castps_pd(b[2 * i + 1]));
-    const __m512d hi = _mm512_unpackhi_pd(_mm512_castps_pd(b[2 * i]), _mm512_castps_pd(b[2 * i + 1]));
+    const __m512d lo =
+        _mm512_unpacklo_pd(_mm512_castps_pd(b[2 * i]), _mm512_castps_pd(b[2 * i + 1]));
+    const __m512d hi =
+        _mm512_unpackhi_pd(_mm512_castps_pd(b[2 * i]), _mm512_castps_pd(b[2 * i + 1]));
     c[i] = _mm512_add_ps(_mm512_castpd_ps(lo), _mm512_castpd_ps(hi));
   }
   // c[i] has blocks B0..B3 of sums for keys 4i..4i+3; add the blocks pairwise, then again.
-  const __m512 e0 = _mm512_add_ps(_mm512_shuffle_f32x4(c[0], c[1], 0x88), _mm512_shuffle_f32x4(c[0], c[1], 0xDD));
-  const __m512 e1 = _mm512_add_ps(_mm512_shuffle_f32x4(c[2], c[3], 0x88), _mm512_shuffle_f32x4(c[2], c[3], 0xDD));
+  const __m512 e0 =
+      _mm512_add_ps(_mm512_shuffle_f32x4(c[0], c[1], 0x88), _mm512_shuffle_f32x4(c[0], c[1], 0xDD));
+  const __m512 e1 =
+      _mm512_add_ps(_mm512_shuffle_f32x4(c[2], c[3], 0x88), _mm512_shuffle_f32x4(c[2], c[3], 0xDD));
   return _mm512_add_ps(_mm512_shuffle_f32x4(e0, e1, 0x88), _mm512_shuffle_f32x4(e0, e1, 0xDD));
 }
 
@@ -135,7 +142,8 @@ void heads(const float* q, std::int64_t ldq, const float* k, const float* v, std
       sum = _mm512_add_ps(sum, e);
     }
     if (tail) {
-      const __m512 e = _mm512_maskz_mov_ps(tail, exp_nonpositive(_mm512_sub_ps(_mm512_loadu_ps(sh + 16 * full), m)));
+      const __m512 e = _mm512_maskz_mov_ps(
+          tail, exp_nonpositive(_mm512_sub_ps(_mm512_loadu_ps(sh + 16 * full), m)));
       _mm512_storeu_ps(sh + 16 * full, e);
       sum = _mm512_add_ps(sum, e);
     }
@@ -155,7 +163,8 @@ void heads(const float* q, std::int64_t ldq, const float* k, const float* v, std
       for (int h = 0; h < H; ++h) {
         const __m512 p = _mm512_set1_ps(s[h * ls + j] * inv[h]);
 #pragma GCC unroll 16
-        for (int c = 0; c < CP; ++c) o[h][c] = _mm512_fmadd_ps(p, _mm512_loadu_ps(vj + 16 * c), o[h][c]);
+        for (int c = 0; c < CP; ++c)
+          o[h][c] = _mm512_fmadd_ps(p, _mm512_loadu_ps(vj + 16 * c), o[h][c]);
       }
     }
 #pragma GCC unroll 4
@@ -166,8 +175,9 @@ void heads(const float* q, std::int64_t ldq, const float* k, const float* v, std
 }
 
 template <int C>
-void heads_of(int H, const float* q, std::int64_t ldq, const float* k, const float* v, std::int64_t len,
-              std::int64_t ldkv, float* out, std::int64_t ldo, float* s, std::int64_t ls) {
+void heads_of(int H, const float* q, std::int64_t ldq, const float* k, const float* v,
+              std::int64_t len, std::int64_t ldkv, float* out, std::int64_t ldo, float* s,
+              std::int64_t ls) {
   if (H == 4) return heads<C, 4>(q, ldq, k, v, len, ldkv, out, ldo, s, ls);
   if (H == 2) return heads<C, 2>(q, ldq, k, v, len, ldkv, out, ldo, s, ls);
   heads<C, 1>(q, ldq, k, v, len, ldkv, out, ldo, s, ls);
@@ -175,9 +185,9 @@ void heads_of(int H, const float* q, std::int64_t ldq, const float* k, const flo
 
 }  // namespace
 
-void attention_heads1_avx512(int n_heads, const float* q, std::int64_t ldq, const float* k, const float* v,
-                             std::int64_t len, std::int64_t ldkv, std::int64_t d, float* out,
-                             std::int64_t ldo, float* scores) {
+void attention_heads1_avx512(int n_heads, const float* q, std::int64_t ldq, const float* k,
+                             const float* v, std::int64_t len, std::int64_t ldkv, std::int64_t d,
+                             float* out, std::int64_t ldo, float* scores) {
   const std::int64_t ls = (len + 15) / 16 * 16;
   // Bundles of 4, 2 and 1 heads: each head's arithmetic is the same in any of them.
   for (int done = 0; done < n_heads;) {
@@ -185,10 +195,18 @@ void attention_heads1_avx512(int n_heads, const float* q, std::int64_t ldq, cons
     const float* qb = q + done * ldq;
     float* ob = out + done * ldo;
     switch (d) {  // one of one_query_attention_dim's (models/ops.h)
-      case 64: heads_of<4>(H, qb, ldq, k, v, len, ldkv, ob, ldo, scores, ls); break;
-      case 96: heads_of<6>(H, qb, ldq, k, v, len, ldkv, ob, ldo, scores, ls); break;
-      case 128: heads_of<8>(H, qb, ldq, k, v, len, ldkv, ob, ldo, scores, ls); break;
-      default: heads_of<16>(H, qb, ldq, k, v, len, ldkv, ob, ldo, scores, ls); break;
+      case 64:
+        heads_of<4>(H, qb, ldq, k, v, len, ldkv, ob, ldo, scores, ls);
+        break;
+      case 96:
+        heads_of<6>(H, qb, ldq, k, v, len, ldkv, ob, ldo, scores, ls);
+        break;
+      case 128:
+        heads_of<8>(H, qb, ldq, k, v, len, ldkv, ob, ldo, scores, ls);
+        break;
+      default:
+        heads_of<16>(H, qb, ldq, k, v, len, ldkv, ob, ldo, scores, ls);
+        break;
     }
     done += H;
   }

@@ -40,7 +40,9 @@ void attention(const float* q, const float* k_cache, const float* v_cache, std::
                std::int64_t pos0, std::int64_t heads, std::int64_t kv_heads, std::int64_t d,
                float* out, ThreadPool& pool, std::vector<float>& scratch);
 
-inline bool one_query_attention_dim(std::int64_t d) { return d == 64 || d == 96 || d == 128 || d == 256; }
+inline bool one_query_attention_dim(std::int64_t d) {
+  return d == 64 || d == 96 || d == 128 || d == 256;
+}
 
 // The vector exp of the one-query AVX-512 attention (models/attention_avx512.cpp), for x <= 0:
 // y[i] = e^x[i]. Exposed for tests; only on a CPU where isa_runnable(Isa::kAvx512).

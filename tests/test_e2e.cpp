@@ -228,12 +228,14 @@ TEST(Output, OddShapesAreExactAndThreadIndependent) {
 TEST(Attention, OneQueryMatchesDoublePrecisionOnEveryThreadCount) {
   std::vector<float> scratch;
   for (std::int64_t d : {64, 96, 128, 256, 80})
-    for (auto [kv_heads, group] : {std::pair<std::int64_t, std::int64_t>{2, 1}, {1, 2}, {3, 4}, {1, 8}})
+    for (auto [kv_heads, group] :
+         {std::pair<std::int64_t, std::int64_t>{2, 1}, {1, 2}, {3, 4}, {1, 8}})
       for (std::int64_t ctx : {1, 3, 16, 17, 33, 260}) {
         const std::int64_t heads = kv_heads * group, ld = kv_heads * d;
-        std::vector<float> q(static_cast<std::size_t>(heads * d)), k(static_cast<std::size_t>(ctx * ld)),
-            v(k.size());
-        for (std::size_t i = 0; i < q.size(); ++i) q[i] = std::sin(0.7f * static_cast<float>(i)) * 1.5f;
+        std::vector<float> q(static_cast<std::size_t>(heads * d)),
+            k(static_cast<std::size_t>(ctx * ld)), v(k.size());
+        for (std::size_t i = 0; i < q.size(); ++i)
+          q[i] = std::sin(0.7f * static_cast<float>(i)) * 1.5f;
         for (std::size_t i = 0; i < k.size(); ++i) {
           k[i] = std::cos(0.31f * static_cast<float>(i)) * 1.2f;
           v[i] = std::sin(0.17f * static_cast<float>(i) + 0.5f);
@@ -242,11 +244,12 @@ TEST(Attention, OneQueryMatchesDoublePrecisionOnEveryThreadCount) {
         for (int threads : {1, 2, 3}) {
           ThreadPool pool(threads);
           std::vector<float> out(q.size(), -7.0f);
-          models::attention(q.data(), k.data(), v.data(), 1, ctx - 1, heads, kv_heads, d, out.data(), pool, scratch);
+          models::attention(q.data(), k.data(), v.data(), 1, ctx - 1, heads, kv_heads, d,
+                            out.data(), pool, scratch);
           outs.push_back(out);
         }
-        const std::string what = "d " + std::to_string(d) + " kv " + std::to_string(kv_heads) + " group " +
-                                 std::to_string(group) + " ctx " + std::to_string(ctx);
+        const std::string what = "d " + std::to_string(d) + " kv " + std::to_string(kv_heads) +
+                                 " group " + std::to_string(group) + " ctx " + std::to_string(ctx);
         EXPECT_EQ(outs[0], outs[1]) << what;
         EXPECT_EQ(outs[0], outs[2]) << what;
         for (std::int64_t h = 0; h < heads; ++h) {
@@ -255,7 +258,8 @@ TEST(Attention, OneQueryMatchesDoublePrecisionOnEveryThreadCount) {
           double mx = -1e300, sum = 0;
           for (std::int64_t j = 0; j < ctx; ++j) {
             double dot = 0;
-            for (std::int64_t i = 0; i < d; ++i) dot += double(q[h * d + i]) * k[j * ld + g * d + i];
+            for (std::int64_t i = 0; i < d; ++i)
+              dot += double(q[h * d + i]) * k[j * ld + g * d + i];
             p[j] = dot / std::sqrt(double(d));
             mx = std::max(mx, p[j]);
           }
@@ -266,7 +270,8 @@ TEST(Attention, OneQueryMatchesDoublePrecisionOnEveryThreadCount) {
               o += p[j] / sum * v[j * ld + g * d + i];
               mag += p[j] / sum * std::fabs(v[j * ld + g * d + i]);
             }
-            ASSERT_NEAR(outs[0][h * d + i], o, 2e-5 * mag + 1e-30) << what << " head " << h << " dim " << i;
+            ASSERT_NEAR(outs[0][h * d + i], o, 2e-5 * mag + 1e-30)
+                << what << " head " << h << " dim " << i;
           }
         }
       }
@@ -278,8 +283,8 @@ TEST(Attention, VectorExpIsWithinTwoUlp) {
   if (!isa_runnable(Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 here";
   std::vector<float> x;
   for (float t = -110.0f; t <= 0.0f; t += 0.00731f) x.push_back(t);
-  for (float t : {0.0f, -0.0f, -1e-30f, -1e-7f, -0.34657359f, -0.34657360f, -87.3f, -87.34f, -103.9f, -104.0f,
-                  -1e4f, -std::numeric_limits<float>::infinity()})
+  for (float t : {0.0f, -0.0f, -1e-30f, -1e-7f, -0.34657359f, -0.34657360f, -87.3f, -87.34f,
+                  -103.9f, -104.0f, -1e4f, -std::numeric_limits<float>::infinity()})
     x.push_back(t);
   std::vector<float> y(x.size());
   models::attention_exp_avx512(x.data(), static_cast<std::int64_t>(x.size()), y.data());
@@ -291,7 +296,8 @@ TEST(Attention, VectorExpIsWithinTwoUlp) {
   for (std::size_t i = 0; i < x.size(); ++i) {
     const float want = std::exp(x[i]);
     if (want >= std::numeric_limits<float>::min()) {
-      EXPECT_LE(std::abs(bits(y[i]) - bits(want)), 2) << "x " << x[i] << ": " << y[i] << " vs " << want;
+      EXPECT_LE(std::abs(bits(y[i]) - bits(want)), 2)
+          << "x " << x[i] << ": " << y[i] << " vs " << want;
     } else {
       EXPECT_GE(y[i], 0.0f) << x[i];
       EXPECT_LT(y[i], std::numeric_limits<float>::min()) << x[i];
