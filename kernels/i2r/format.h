@@ -23,9 +23,9 @@
 // streams, the first layout, read a cold GEMV at 45% of the read bandwidth: the hardware
 // prefetchers followed one stream across pages far better than four, one per row group. Reading
 // whole quads from two or four places far apart, the tile's st, is another matter: README.md.)
-// Padding: rows to
-// Mp = round_up(M, 64) and columns to Kp = round_up(K, 16) hold code 1 (weight 0), so padding
-// contributes nothing whatever the activations are (and the quantized rows are zero there anyway).
+// Padding: rows to Mp = round_up(M, 64) and columns to Kp = round_up(K, 16) hold code 1 (weight
+// 0), so padding contributes nothing whatever the activations are (and the quantized rows are zero
+// there anyway).
 //
 // The kernels compute sum_k code*q - sum_k q (code unsigned for vpdpbusd, q signed), exactly.
 
