@@ -3,8 +3,10 @@
 // at the machine's read bandwidth. It reads the interleaved layout OutputMatrix builds for it:
 // groups of kGroup rows, and within a group, for each slice of 32 columns, the kGroup rows' slices
 // one after another, so a run of groups is one sequential stream, which the hardware prefetcher
-// follows across pages; four row streams with software prefetch were 10-15% slower (measured side
-// by side at 1 and 2 threads: 23.0 vs 26.4 GB/s and 44.9 vs 51.4 GB/s).
+// follows across pages; the row-major matrix read four rows at a time (four streams 5 KB long,
+// one per row) with software prefetch was 10-15% slower (measured side by side at 1 and 2
+// threads: 23.0 vs 26.4 GB/s and 44.9 vs 51.4 GB/s). Long runs of groups read from four places
+// at once are another matter (below).
 //
 // Each thread reads its groups as four such streams: its groups cut into four consecutive parts,
 // a group of each at a time. Streams far apart get more from DRAM per core than one on this
