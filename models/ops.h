@@ -32,7 +32,8 @@ class Rope {
 // out: [n x heads*d]. Heads are split across the pool; results do not depend on the thread count.
 // One query (n = 1) with AVX-512 and a head dimension of one_query_attention_dim's takes a path of
 // its own (models/attention_avx512.cpp), equal to the general one up to float rounding.
-// `scratch` holds each worker's scores (n x pos0+n floats, a cache-line-aligned slice per thread);
+// `scratch` holds each worker's scores (n x pos0+n floats, for one query 4 x pos0+1 rounded up to
+// 16 floats: up to four heads at once; a cache-line-aligned slice per thread);
 // it is owned by the caller and grown here, on the calling thread, only when a larger batch,
 // context or pool needs it. (It was a thread_local once: LeakSanitizer reported it at exit, and a
 // buffer that outlives its model is a leak in a long benchmark process anyway.)
