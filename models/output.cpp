@@ -4,7 +4,6 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "kernels/cpu/cpu.h"
 #include "models/f16.h"
 #include "models/output_layout.h"
 
@@ -22,6 +21,10 @@ void out_groups_f32_avx512(const std::uint8_t* w, std::int64_t cols, const float
                            std::int64_t g0, std::int64_t g1, float* out);
 void out_rows_q8_0_avx2(const std::uint8_t* w, std::int64_t cols, const std::int8_t* hq, const float* hd,
                         std::int64_t r0, std::int64_t r1, float* out);
+// output_avx512vnni.cpp (groups [g0, g1) of kQ8Group rows, models/output_layout.h)
+void out_groups_q8_0_avx512vnni(const std::uint8_t* w, std::int64_t cols, const std::int8_t* hq,
+                                const float* hd, const std::int32_t* hs, std::int64_t rows,
+                                std::int64_t g0, std::int64_t g1, float* out);
 
 OutputType parse_output_type(const std::string& s) {
   if (s == "auto" || s.empty()) return OutputType::kAsStored;
@@ -42,6 +45,7 @@ const char* output_type_name(OutputType t) {
 }
 
 namespace {
+// One row of Q8_0 blocks (34 bytes each: fp16 scale, 32 quants), quantized like the hidden state.
 void quantize_q8_0_row(const float* x, std::int64_t n, std::uint8_t* dst) {
   for (std::int64_t b = 0; b < n / 32; ++b) {
     float amax = 0;
@@ -55,9 +59,34 @@ void quantize_q8_0_row(const float* x, std::int64_t n, std::uint8_t* dst) {
           std::max(-127.0f, std::min(127.0f, std::nearbyint(x[b * 32 + i] * id)))));
   }
 }
+
+bool usable(Isa isa, Isa cap) {
+  return static_cast<int>(isa) <= static_cast<int>(cap) && isa_runnable(isa);
+}
 }  // namespace
 
-OutputMatrix::OutputMatrix(const DenseTensor& w, OutputType type) : rows_(w.rows), cols_(w.cols) {
+HiddenQ8 quantize_hidden_q8_0(const float* h, std::int64_t cols) {
+  const std::int64_t nb = cols / 32, padded = 2 * q8_chunks(cols);
+  std::vector<std::uint8_t> blocks(static_cast<std::size_t>(nb * 34));
+  quantize_q8_0_row(h, cols, blocks.data());
+  HiddenQ8 out;
+  out.q.assign(static_cast<std::size_t>(padded * 32), 0);
+  out.d.assign(static_cast<std::size_t>(padded), 0.0f);
+  out.sum128.assign(static_cast<std::size_t>(padded), 0);
+  for (std::int64_t b = 0; b < nb; ++b) {
+    std::uint16_t dh;
+    std::memcpy(&dh, blocks.data() + b * 34, 2);
+    out.d[b] = f16_to_f32(dh);
+    std::memcpy(out.q.data() + b * 32, blocks.data() + b * 34 + 2, 32);
+    std::int32_t s = 0;
+    for (int i = 0; i < 32; ++i) s += out.q[b * 32 + i];
+    out.sum128[b] = 128 * s;
+  }
+  return out;
+}
+
+OutputMatrix::OutputMatrix(const DenseTensor& w, OutputType type, Isa cap)
+    : rows_(w.rows), cols_(w.cols) {
   DType want = w.type;
   if (type == OutputType::kF16) want = DType::kF16;
   if (type == OutputType::kF32) want = DType::kF32;
@@ -67,18 +96,28 @@ OutputMatrix::OutputMatrix(const DenseTensor& w, OutputType type) : rows_(w.rows
     throw std::invalid_argument(w.name + ": Q8_0 output matrix needs hidden size divisible by 32 (got " +
                                 std::to_string(cols_) + ")");
   type_ = want;
+  const bool q8 = want == DType::kQ8_0;
+  const Isa wide = q8 ? Isa::kAvx512Vnni : Isa::kAvx512;
+  isa_ = usable(wide, cap) ? wide : usable(Isa::kAvx2, cap) ? Isa::kAvx2 : Isa::kScalar;
   DenseTensor out;
   out.type = want;
   out.cols = cols_;
-  // Always an own copy, even of an F16/F32 matrix used as stored: 64-byte aligned, on transparent
-  // huge pages (kernels/aligned.h) instead of the file mapping's 4 KiB pages, and for the AVX-512
-  // GEMV in the interleaved layout it streams best (models/output_layout.h).
-  interleaved_ = want != DType::kQ8_0 && isa_runnable(Isa::kAvx512);
+  // Always an own copy, even of a matrix used as stored: 64-byte aligned, on transparent huge
+  // pages (kernels/aligned.h) instead of the file mapping's 4 KiB pages, and for the AVX-512
+  // GEMVs in the interleaved layouts they stream best (models/output_layout.h).
   const std::int64_t elem = want == DType::kF16 ? 2 : 4;
-  own_.resize(interleaved_ ? static_cast<std::size_t>(output_interleaved_bytes(rows_, cols_, elem))
-                           : out.row_bytes() * static_cast<std::size_t>(rows_));
+  if (isa_ == Isa::kAvx512Vnni) {
+    own_.resize(static_cast<std::size_t>(q8_interleaved_bytes(rows_, cols_)));
+    std::memset(own_.data(), 0x80, own_.size());  // padding quants: 0, stored plus 128
+    for (std::size_t c = 0; c < own_.size(); c += kQ8ChunkBytes)  // padding scales: 0
+      std::memset(own_.data() + c + 2 * kQ8BlockBytes, 0, 2 * kQ8Group * 2);
+  } else if (isa_ == Isa::kAvx512) {
+    own_.resize(static_cast<std::size_t>(output_interleaved_bytes(rows_, cols_, elem)));
+    std::memset(own_.data(), 0, own_.size());  // the padding
+  } else {
+    own_.resize(out.row_bytes() * static_cast<std::size_t>(rows_));
+  }
   data_ = own_.data();
-  if (interleaved_) std::memset(own_.data(), 0, own_.size());  // the padding
   std::vector<float> row(static_cast<std::size_t>(cols_));
   std::vector<std::uint8_t> conv(out.row_bytes());
   for (std::int64_t r = 0; r < rows_; ++r) {
@@ -98,14 +137,21 @@ OutputMatrix::OutputMatrix(const DenseTensor& w, OutputType type) : rows_(w.rows
       }
       src = conv.data();
     }
-    if (!interleaved_) {
-      std::memcpy(own_.data() + out.row_bytes() * static_cast<std::size_t>(r), src, out.row_bytes());
-      continue;
-    }
-    for (std::int64_t c = 0; c < cols_; c += kOutputSlice) {
-      const std::int64_t n = std::min(kOutputSlice, cols_ - c);
-      std::memcpy(own_.data() + output_interleaved_index(r, c, cols_) * elem, src + c * elem,
-                  static_cast<std::size_t>(n * elem));
+    if (isa_ == Isa::kAvx512Vnni) {
+      for (std::int64_t b = 0; b < cols_ / 32; ++b) {
+        std::memcpy(own_.data() + q8_scale_offset(r, b, cols_), src + 34 * b, 2);
+        for (std::int64_t i = 0; i < 32; ++i)
+          own_.data()[q8_quant_offset(r, 32 * b + i, cols_)] = src[34 * b + 2 + i] ^ 0x80;
+      }
+    } else if (isa_ == Isa::kAvx512) {
+      for (std::int64_t c = 0; c < cols_; c += kOutputSlice) {
+        const std::int64_t n = std::min(kOutputSlice, cols_ - c);
+        std::memcpy(own_.data() + output_interleaved_index(r, c, cols_) * elem, src + c * elem,
+                    static_cast<std::size_t>(n * elem));
+      }
+    } else {
+      std::memcpy(own_.data() + out.row_bytes() * static_cast<std::size_t>(r), src,
+                  out.row_bytes());
     }
   }
 }
@@ -113,28 +159,17 @@ OutputMatrix::OutputMatrix(const DenseTensor& w, OutputType type) : rows_(w.rows
 std::size_t OutputMatrix::bytes() const { return own_.size(); }
 
 void OutputMatrix::logits(const float* h, float* out, ThreadPool& pool) const {
-  static const bool avx2 = isa_runnable(Isa::kAvx2);
-  std::vector<std::int8_t> hq;
-  std::vector<float> hd;
-  if (type_ == DType::kQ8_0) {  // the hidden state in Q8_0 blocks
-    std::vector<std::uint8_t> tmp(static_cast<std::size_t>(cols_ / 32 * 34));
-    quantize_q8_0_row(h, cols_, tmp.data());
-    hq.resize(static_cast<std::size_t>(cols_));
-    hd.resize(static_cast<std::size_t>(cols_ / 32));
-    for (std::int64_t b = 0; b < cols_ / 32; ++b) {
-      std::uint16_t dh;
-      std::memcpy(&dh, tmp.data() + b * 34, 2);
-      hd[b] = f16_to_f32(dh);
-      std::memcpy(hq.data() + b * 32, tmp.data() + b * 34 + 2, 32);
-    }
+  HiddenQ8 hq;
+  if (type_ == DType::kQ8_0) hq = quantize_hidden_q8_0(h, cols_);
+  if (isa_ == Isa::kAvx512Vnni) {
+    const auto g = split_rows((rows_ + kQ8Group - 1) / kQ8Group, pool.size(), 4);
+    pool.run([&](int t) {
+      out_groups_q8_0_avx512vnni(data_, cols_, hq.q.data(), hq.d.data(), hq.sum128.data(), rows_,
+                                 g[t], g[t + 1], out);
+    });
+    return;
   }
-  DenseTensor view;
-  view.type = type_;
-  view.cols = cols_;
-  view.rows = rows_;
-  view.data = data_;
-  const std::size_t rb = view.row_bytes();
-  if (interleaved_) {
+  if (isa_ == Isa::kAvx512) {
     const auto g = split_rows((rows_ + kOutputGroup - 1) / kOutputGroup, pool.size(), 16);
     pool.run([&](int t) {
       if (type_ == DType::kF16) return out_groups_f16_avx512(data_, cols_, h, rows_, g[t], g[t + 1], out);
@@ -142,25 +177,33 @@ void OutputMatrix::logits(const float* h, float* out, ThreadPool& pool) const {
     });
     return;
   }
+  DenseTensor view;
+  view.type = type_;
+  view.cols = cols_;
+  view.rows = rows_;
+  view.data = data_;
+  const std::size_t rb = view.row_bytes();
   const auto bounds = split_rows(rows_, pool.size(), 64);
   pool.run([&](int t) {
     const std::int64_t r0 = bounds[t], r1 = bounds[t + 1];
-    if (avx2) {
+    if (isa_ == Isa::kAvx2) {
       if (type_ == DType::kF16) return out_rows_f16_avx2(data_, cols_, h, r0, r1, out);
       if (type_ == DType::kF32) return out_rows_f32_avx2(data_, cols_, h, r0, r1, out);
-      return out_rows_q8_0_avx2(data_, cols_, hq.data(), hd.data(), r0, r1, out);
+      return out_rows_q8_0_avx2(data_, cols_, hq.q.data(), hq.d.data(), r0, r1, out);
     }
     std::vector<float> row(static_cast<std::size_t>(cols_));
     for (std::int64_t r = r0; r < r1; ++r) {
       if (type_ == DType::kQ8_0) {
+        // As the VNNI loop: per block the exact integer dot product, then one fma.
         const std::uint8_t* p = data_ + rb * static_cast<std::size_t>(r);
         float acc = 0;
         for (std::int64_t b = 0; b < cols_ / 32; ++b) {
           std::uint16_t dh;
           std::memcpy(&dh, p + 34 * b, 2);
           std::int32_t s = 0;
-          for (int i = 0; i < 32; ++i) s += static_cast<std::int8_t>(p[34 * b + 2 + i]) * hq[b * 32 + i];
-          acc += static_cast<float>(s) * (f16_to_f32(dh) * hd[b]);
+          for (int i = 0; i < 32; ++i)
+            s += static_cast<std::int8_t>(p[34 * b + 2 + i]) * hq.q[b * 32 + i];
+          acc = std::fma(static_cast<float>(s), f16_to_f32(dh) * hq.d[b], acc);
         }
         out[r] = acc;
         continue;

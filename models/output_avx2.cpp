@@ -86,8 +86,9 @@ void out_rows_f32_avx2(const std::uint8_t* w, std::int64_t cols, const float* h,
   rows<false>(w, cols, h, r0, r1, out);
 }
 
-// Q8_0 rows: per block of 32, sum w*h in int32 with maddubs on |h| and sign(w, h) (both within
-// [-127, 127], so a maddubs pair is at most 2*127*127 < 2^15), then scale by d_w * d_h in float.
+// Q8_0 rows: per block of 32, sum w*h in int32 with maddubs on |w| (unsigned, up to 128: a file's
+// quants may be -128) and h with w's sign (|h| <= 127: the hidden state is clamped), so a maddubs
+// pair is at most 2*128*127 < 2^15; then scale by d_w * d_h in float.
 void out_rows_q8_0_avx2(const std::uint8_t* w, std::int64_t cols, const std::int8_t* hq, const float* hd,
                         std::int64_t r0, std::int64_t r1, float* out) {
   const std::int64_t nb = cols / 32;
@@ -98,7 +99,7 @@ void out_rows_q8_0_avx2(const std::uint8_t* w, std::int64_t cols, const std::int
     for (std::int64_t b = 0; b < nb; ++b) {
       const __m256i wq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 34 * b + 2));
       const __m256i aq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(hq + 32 * b));
-      const __m256i prod = _mm256_maddubs_epi16(_mm256_sign_epi8(aq, aq), _mm256_sign_epi8(wq, aq));
+      const __m256i prod = _mm256_maddubs_epi16(_mm256_abs_epi8(wq), _mm256_sign_epi8(aq, wq));
       const __m256i s32 = _mm256_madd_epi16(prod, ones);
       const float d = _cvtsh_ss(*reinterpret_cast<const std::uint16_t*>(p + 34 * b)) * hd[b];
       acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s32), _mm256_set1_ps(d), acc);

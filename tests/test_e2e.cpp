@@ -180,6 +180,20 @@ TEST(Output, TypesAgreeWithinTheirPrecision) {
   }
 }
 
+namespace {
+std::vector<std::vector<float>> logits_on_1_2_3_threads(const models::OutputMatrix& m,
+                                                        const std::vector<float>& h) {
+  std::vector<std::vector<float>> outs;
+  for (int threads : {1, 2, 3}) {
+    ThreadPool pool(threads);
+    std::vector<float> out(static_cast<std::size_t>(m.rows()), -1.0f);
+    m.logits(h.data(), out.data(), pool);
+    outs.push_back(out);
+  }
+  return outs;
+}
+}  // namespace
+
 // Shapes that exercise the padding of the interleaved layout (rows not a multiple of the group,
 // columns not a multiple of the slice, a single partial slice): every row within F16/F32 rounding
 // of a double dot product, and the same bits on 1, 2 and 3 threads.
@@ -196,15 +210,14 @@ TEST(Output, OddShapesAreExactAndThreadIndependent) {
     w.data = reinterpret_cast<const std::uint8_t*>(f16.data());
     std::vector<float> h(static_cast<std::size_t>(cols));
     for (std::size_t i = 0; i < h.size(); ++i) h[i] = std::sin(0.37f * static_cast<float>(i)) - 0.2f;
-    for (auto type : {models::OutputType::kF16, models::OutputType::kF32}) {
-      models::OutputMatrix m(w, type);
-      std::vector<std::vector<float>> outs;
-      for (int threads : {1, 2, 3}) {
-        ThreadPool pool(threads);
-        std::vector<float> out(static_cast<std::size_t>(rows), -1.0f);
-        m.logits(h.data(), out.data(), pool);
-        outs.push_back(out);
-      }
+    for (auto [type, cap] : {std::pair{models::OutputType::kF16, Isa::kAvx512},
+                             {models::OutputType::kF32, Isa::kAvx512},
+                             {models::OutputType::kF16, Isa::kAvx2},
+                             {models::OutputType::kF32, Isa::kScalar}}) {
+      if (!isa_runnable(cap)) continue;
+      models::OutputMatrix m(w, type, cap);
+      ASSERT_EQ(m.isa(), cap);
+      const auto outs = logits_on_1_2_3_threads(m, h);
       for (std::int64_t r = 0; r < rows; ++r) {
         double s = 0, mag = 0;
         for (std::int64_t i = 0; i < cols; ++i) {
@@ -214,8 +227,80 @@ TEST(Output, OddShapesAreExactAndThreadIndependent) {
         }
         EXPECT_NEAR(outs[0][r], s, 1e-6 * mag + 1e-30) << rows << "x" << cols << " row " << r;
       }
-      EXPECT_EQ(outs[0], outs[1]) << rows << "x" << cols << " " << models::output_type_name(type);
-      EXPECT_EQ(outs[0], outs[2]) << rows << "x" << cols << " " << models::output_type_name(type);
+      EXPECT_EQ(outs[0], outs[1]) << rows << "x" << cols << " " << models::output_type_name(type)
+                                  << " " << isa_name(cap);
+      EXPECT_EQ(outs[0], outs[2]) << rows << "x" << cols << " " << models::output_type_name(type)
+                                  << " " << isa_name(cap);
+    }
+  }
+}
+
+// Q8_0 matrices as a file may hold them (every quant from -128 to 127, scales of either sign) in
+// shapes that exercise the VNNI layout's padding (rows not a multiple of 16, an odd number of
+// blocks): the scalar and VNNI GEMVs give exactly the bits of the defined per-row arithmetic
+// (blocks in order, fma(float(exact integer dot), d_w * d_h, acc)), the AVX2 GEMV (another float
+// order) is within float rounding of it, and every path gives the same bits on 1, 2 and 3 threads.
+TEST(Output, Q8_0PathsComputeTheDefinedArithmeticForEveryQuant) {
+  for (auto [rows, cols] : {std::pair<std::int64_t, std::int64_t>{37, 96},
+                            {5, 32},
+                            {130, 64},
+                            {16, 160},
+                            {1, 32},
+                            {200, 320}}) {
+    const std::int64_t nb = cols / 32;
+    std::vector<std::uint8_t> q8(static_cast<std::size_t>(rows * nb * 34));
+    for (std::int64_t blk = 0; blk < rows * nb; ++blk) {
+      const float d =
+          (blk % 5 == 3 ? -1.0f : 1.0f) * (0.001f + 0.0007f * static_cast<float>(blk % 13));
+      const std::uint16_t dh = f32_to_f16(d);
+      std::memcpy(q8.data() + blk * 34, &dh, 2);
+      for (int i = 0; i < 32; ++i)  // runs through all 256 byte values, -128 included
+        q8[static_cast<std::size_t>(blk * 34 + 2 + i)] =
+            static_cast<std::uint8_t>(blk * 37 + i * 8 + (blk >> 3));
+    }
+    models::DenseTensor w;
+    w.name = "output.weight";
+    w.type = models::DType::kQ8_0;
+    w.rows = rows;
+    w.cols = cols;
+    w.data = q8.data();
+    std::vector<float> h(static_cast<std::size_t>(cols));
+    for (std::size_t i = 0; i < h.size(); ++i)
+      h[i] = std::sin(0.37f * static_cast<float>(i)) - 0.2f;
+    const models::HiddenQ8 hq = models::quantize_hidden_q8_0(h.data(), cols);
+    std::vector<float> want(static_cast<std::size_t>(rows));
+    std::vector<double> mag(static_cast<std::size_t>(rows));
+    for (std::int64_t r = 0; r < rows; ++r) {
+      float acc = 0;
+      for (std::int64_t b = 0; b < nb; ++b) {
+        const std::uint8_t* blk = q8.data() + (r * nb + b) * 34;
+        std::uint16_t dh;
+        std::memcpy(&dh, blk, 2);
+        std::int32_t dot = 0;
+        for (int i = 0; i < 32; ++i)
+          dot += static_cast<std::int8_t>(blk[2 + i]) * hq.q[static_cast<std::size_t>(b * 32 + i)];
+        const float scale = f16_to_f32(dh) * hq.d[static_cast<std::size_t>(b)];
+        acc = std::fma(static_cast<float>(dot), scale, acc);
+        mag[r] += std::fabs(static_cast<double>(dot) * scale);
+      }
+      want[r] = acc;
+    }
+    for (Isa cap : {Isa::kAvx512Vnni, Isa::kAvx2, Isa::kScalar}) {
+      if (!isa_runnable(cap)) continue;
+      models::OutputMatrix m(w, models::OutputType::kAsStored, cap);
+      ASSERT_EQ(m.isa(), cap);
+      ASSERT_EQ(m.type(), models::DType::kQ8_0);
+      const auto outs = logits_on_1_2_3_threads(m, h);
+      const std::string what =
+          std::to_string(rows) + "x" + std::to_string(cols) + " " + std::string(isa_name(cap));
+      if (cap == Isa::kAvx2) {
+        for (std::int64_t r = 0; r < rows; ++r)
+          EXPECT_NEAR(outs[0][r], want[r], 1e-6 * mag[r] + 1e-30) << what << " row " << r;
+      } else {
+        EXPECT_EQ(outs[0], want) << what;
+      }
+      EXPECT_EQ(outs[0], outs[1]) << what;
+      EXPECT_EQ(outs[0], outs[2]) << what;
     }
   }
 }
