@@ -142,6 +142,7 @@ TEST(E2eBench, RowsThatFitTheLlcAreMarked) {
   EXPECT_EQ(r["fits_llc"].get<bool>(), fits);
   EXPECT_EQ(r["roofline_bound"], "read");
   EXPECT_EQ(e2e::roof_cell(r).back() == '*', fits) << e2e::roof_cell(r);
+  EXPECT_TRUE(parse_isa(r["output_isa"].get<std::string>())) << r["output_isa"];
 
   nlohmann::json row = {{"roofline_fraction", 1.1}, {"roofline_bound", "read"}, {"fits_llc", true}};
   EXPECT_EQ(e2e::roof_cell(row), "110 read*");

@@ -84,8 +84,9 @@ std::vector<nlohmann::json> run(const models::WeightSource& src, const Options& 
     say("packing " + cfg.name + " for " + std::string(k->name));
     models::Transformer tf(src, *k, *pools[opts.threads[0]], {ctx, opts.output});
     const std::int64_t rss = status_bytes("VmRSS"), rss_file = status_bytes("RssFile");
-    say("packed in " + fmt(tf.pack_seconds(), 2) + " s; output matrix " + models::dtype_name(tf.output().type()) +
-        "; resident " + fmt(static_cast<double>(rss) / (1 << 20), 0) + " MiB, of it " +
+    say("packed in " + fmt(tf.pack_seconds(), 2) + " s; output matrix " +
+        models::dtype_name(tf.output().type()) + " (" + std::string(isa_name(tf.output().isa())) +
+        " GEMV); resident " + fmt(static_cast<double>(rss) / (1 << 20), 0) + " MiB, of it " +
         fmt(static_cast<double>(rss_file) / (1 << 20), 0) + " MiB of files (packed " +
         fmt(static_cast<double>(tf.packed_bytes()) / (1 << 20), 0) + " + output " +
         fmt(static_cast<double>(tf.output().bytes()) / (1 << 20), 0) + " + KV " +
@@ -165,6 +166,7 @@ std::vector<nlohmann::json> run(const models::WeightSource& src, const Options& 
                         {"ternary_params", cfg.ternary_params()},
                         {"output_type", models::dtype_name(tf.output().type())},
                         {"output_bytes", tf.output().bytes()},
+                        {"output_isa", std::string(isa_name(tf.output().isa()))},
                         {"kernel", std::string(k->name)},
                         {"kernel_ran", ran},
                         {"threads", th},
