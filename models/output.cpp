@@ -140,8 +140,13 @@ OutputMatrix::OutputMatrix(const DenseTensor& w, OutputType type, Isa cap)
     if (isa_ == Isa::kAvx512Vnni) {
       for (std::int64_t b = 0; b < cols_ / 32; ++b) {
         std::memcpy(own_.data() + q8_scale_offset(r, b, cols_), src + 34 * b, 2);
-        for (std::int64_t i = 0; i < 32; ++i)
-          own_.data()[q8_quant_offset(r, 32 * b + i, cols_)] = src[34 * b + 2 + i] ^ 0x80;
+        std::uint8_t* q = own_.data() + q8_quant_offset(r, 32 * b, cols_);
+        for (int k = 0; k < 8; ++k) {  // 4 quants at a time, each plus 128
+          std::uint32_t four;
+          std::memcpy(&four, src + 34 * b + 2 + 4 * k, 4);
+          four ^= 0x80808080u;
+          std::memcpy(q + 64 * k, &four, 4);
+        }
       }
     } else if (isa_ == Isa::kAvx512) {
       for (std::int64_t c = 0; c < cols_; c += kOutputSlice) {
