@@ -449,11 +449,11 @@ def plot_threads(data, rows, out):
         return ", ".join(parts)
 
     kernels = sorted({e2e_series_label(r) for r in rows})
-    # Models sorted by size; colour tells apart whichever varies more (e2e-sizes: one kernel,
-    # many models), marker and line style the other.
-    models = sorted({r.get("model", "?") for r in rows},
-                    key=lambda m: min(r.get("params", 0) for r in rows if r.get("model", "?") == m))
-    by_model = len(models) > len(kernels)
+    # Models (a model with two output matrix types counts twice) sorted by size; colour tells apart
+    # whichever varies more (e2e-sizes: one kernel, many models), marker and line style the other.
+    models = sorted({(r.get("model", "?"), r.get("output_type", "")) for r in rows},
+                    key=lambda m: (min(r.get("params", 0) for r in rows if r.get("model", "?") == m[0]), m))
+    by_model = len(models) > len(kernels) or (len(kernels) == 1 and len(models) > 1)
     col = colors(models if by_model else kernels)
     threads = sorted({r["threads"] for r in rows})
     fig, axes = plt.subplots(1, len(phases), squeeze=False, figsize=(5.2 * len(phases) + 2.8, 4.6))
@@ -461,11 +461,11 @@ def plot_threads(data, rows, out):
     for pi, (pkey, title) in enumerate(phases):
         ax = axes[0][pi]
         prow = [r for r in rows if phase_of(r)[0] == pkey]
-        keys = sorted({series_key(r) for r in prow}, key=lambda k: (models.index(k[0]), k[1:]))
+        keys = sorted({series_key(r) for r in prow}, key=lambda k: (models.index(k[:2]), k[2:]))
         for key in keys:
             pts = sorted((r for r in prow if series_key(r) == key), key=lambda r: r["threads"])
-            other = kernels.index(key[2]) if by_model else models.index(key[0])
-            colour = col[key[0]] if by_model else col[key[2]]
+            other = kernels.index(key[2]) if by_model else models.index(key[:2])
+            colour = col[key[:2]] if by_model else col[key[2]]
             ax.errorbar([r["threads"] for r in pts], [r["mean_tps"] for r in pts],
                         yerr=whiskers(pts), color=colour,
                         marker=MARKERS[other % len(MARKERS)], ls=LINESTYLES[other % len(LINESTYLES)], lw=1.3, ms=5,
