@@ -306,61 +306,78 @@ TEST(Output, Q8_0PathsComputeTheDefinedArithmeticForEveryQuant) {
   }
 }
 
-// Attention of one query (a decode step): every output within float rounding of a double-precision
-// softmax(q.k / sqrt(d)) v, and the same bits on 1, 2 and 3 threads. Covers the AVX-512 path's head
-// dimensions (64, 96, 128, 256) and one it leaves to the general path (80); kv groups of 1, 2, 4
-// and 8 heads (bundles of 1, 2 and 4, and groups smaller than the thread count); context lengths
-// around its blocks of 16 keys; K and V rows kv_heads * d apart, as in the model's cache.
+namespace {
+// models::attention of n queries after pos0 cached positions (kv_heads kv heads of `group` query
+// heads, dimension d; K and V rows kv_heads * d apart, as in the model's cache; inputs from fixed
+// sine patterns) on 1, 2 and 3 threads: the same bits on each, and every output within float
+// rounding of a double-precision causal softmax(q.k / sqrt(d)) v.
+void check_attention(std::int64_t n, std::int64_t pos0, std::int64_t kv_heads, std::int64_t group,
+                     std::int64_t d, std::vector<float>& scratch) {
+  const std::int64_t heads = kv_heads * group, ld = kv_heads * d, ctx = pos0 + n;
+  std::vector<float> q(static_cast<std::size_t>(n * heads * d)),
+      k(static_cast<std::size_t>(ctx * ld)), v(k.size());
+  for (std::size_t i = 0; i < q.size(); ++i) q[i] = std::sin(0.7f * static_cast<float>(i)) * 1.5f;
+  for (std::size_t i = 0; i < k.size(); ++i) {
+    k[i] = std::cos(0.31f * static_cast<float>(i)) * 1.2f;
+    v[i] = std::sin(0.17f * static_cast<float>(i) + 0.5f);
+  }
+  std::vector<std::vector<float>> outs;
+  for (int threads : {1, 2, 3}) {
+    ThreadPool pool(threads);
+    std::vector<float> out(q.size(), -7.0f);
+    models::attention(q.data(), k.data(), v.data(), n, pos0, heads, kv_heads, d, out.data(), pool,
+                      scratch);
+    outs.push_back(out);
+  }
+  const std::string what = "n " + std::to_string(n) + " pos0 " + std::to_string(pos0) + " d " +
+                           std::to_string(d) + " kv " + std::to_string(kv_heads) + " group " +
+                           std::to_string(group);
+  EXPECT_EQ(outs[0], outs[1]) << what;
+  EXPECT_EQ(outs[0], outs[2]) << what;
+  for (std::int64_t t = 0; t < n; ++t)
+    for (std::int64_t h = 0; h < heads; ++h) {
+      const std::int64_t g = h / group, len = pos0 + t + 1;
+      const float* qh = q.data() + (t * heads + h) * d;
+      std::vector<double> p(static_cast<std::size_t>(len));
+      double mx = -1e300, sum = 0;
+      for (std::int64_t j = 0; j < len; ++j) {
+        double dot = 0;
+        for (std::int64_t i = 0; i < d; ++i) dot += double(qh[i]) * k[j * ld + g * d + i];
+        p[j] = dot / std::sqrt(double(d));
+        mx = std::max(mx, p[j]);
+      }
+      for (auto& x : p) sum += (x = std::exp(x - mx));
+      for (std::int64_t i = 0; i < d; ++i) {
+        double o = 0, mag = 0;
+        for (std::int64_t j = 0; j < len; ++j) {
+          o += p[j] / sum * v[j * ld + g * d + i];
+          mag += p[j] / sum * std::fabs(v[j * ld + g * d + i]);
+        }
+        ASSERT_NEAR(outs[0][(t * heads + h) * d + i], o, 2e-5 * mag + 1e-30)
+            << what << " token " << t << " head " << h << " dim " << i;
+      }
+    }
+}
+}  // namespace
+
+// A prompt (causal): lengths around the general path's blocks of 64 queries, from an empty cache
+// and after 37 positions; two kv heads of two query heads each.
+TEST(Attention, PromptBlocksMatchDoublePrecisionOnEveryThreadCount) {
+  std::vector<float> scratch;
+  for (std::int64_t pos0 : {0, 37})
+    for (std::int64_t n : {2, 63, 64, 65, 150}) check_attention(n, pos0, 2, 2, 64, scratch);
+}
+
+// One query (a decode step). Covers the AVX-512 path's head dimensions (64, 96, 128, 256) and one
+// it leaves to the general path (80); kv groups of 1, 2, 4 and 8 heads (bundles of 1, 2 and 4, and
+// groups smaller than the thread count); context lengths around its blocks of 16 keys.
 TEST(Attention, OneQueryMatchesDoublePrecisionOnEveryThreadCount) {
   std::vector<float> scratch;
   for (std::int64_t d : {64, 96, 128, 256, 80})
     for (auto [kv_heads, group] :
          {std::pair<std::int64_t, std::int64_t>{2, 1}, {1, 2}, {3, 4}, {1, 8}})
-      for (std::int64_t ctx : {1, 3, 16, 17, 33, 260}) {
-        const std::int64_t heads = kv_heads * group, ld = kv_heads * d;
-        std::vector<float> q(static_cast<std::size_t>(heads * d)),
-            k(static_cast<std::size_t>(ctx * ld)), v(k.size());
-        for (std::size_t i = 0; i < q.size(); ++i)
-          q[i] = std::sin(0.7f * static_cast<float>(i)) * 1.5f;
-        for (std::size_t i = 0; i < k.size(); ++i) {
-          k[i] = std::cos(0.31f * static_cast<float>(i)) * 1.2f;
-          v[i] = std::sin(0.17f * static_cast<float>(i) + 0.5f);
-        }
-        std::vector<std::vector<float>> outs;
-        for (int threads : {1, 2, 3}) {
-          ThreadPool pool(threads);
-          std::vector<float> out(q.size(), -7.0f);
-          models::attention(q.data(), k.data(), v.data(), 1, ctx - 1, heads, kv_heads, d,
-                            out.data(), pool, scratch);
-          outs.push_back(out);
-        }
-        const std::string what = "d " + std::to_string(d) + " kv " + std::to_string(kv_heads) +
-                                 " group " + std::to_string(group) + " ctx " + std::to_string(ctx);
-        EXPECT_EQ(outs[0], outs[1]) << what;
-        EXPECT_EQ(outs[0], outs[2]) << what;
-        for (std::int64_t h = 0; h < heads; ++h) {
-          const std::int64_t g = h / group;
-          std::vector<double> p(static_cast<std::size_t>(ctx));
-          double mx = -1e300, sum = 0;
-          for (std::int64_t j = 0; j < ctx; ++j) {
-            double dot = 0;
-            for (std::int64_t i = 0; i < d; ++i)
-              dot += double(q[h * d + i]) * k[j * ld + g * d + i];
-            p[j] = dot / std::sqrt(double(d));
-            mx = std::max(mx, p[j]);
-          }
-          for (auto& x : p) sum += (x = std::exp(x - mx));
-          for (std::int64_t i = 0; i < d; ++i) {
-            double o = 0, mag = 0;
-            for (std::int64_t j = 0; j < ctx; ++j) {
-              o += p[j] / sum * v[j * ld + g * d + i];
-              mag += p[j] / sum * std::fabs(v[j * ld + g * d + i]);
-            }
-            ASSERT_NEAR(outs[0][h * d + i], o, 2e-5 * mag + 1e-30)
-                << what << " head " << h << " dim " << i;
-          }
-        }
-      }
+      for (std::int64_t ctx : {1, 3, 16, 17, 33, 260})
+        check_attention(1, ctx - 1, kv_heads, group, d, scratch);
 }
 
 // The one-query path's exp for x <= 0: within 2 ulp of std::exp wherever that is a normal float,
