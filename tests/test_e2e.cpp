@@ -456,6 +456,30 @@ TEST(Ops, GluRelu2IsTheScalarDefinitionBitForBit) {
   }
 }
 
+// RMS norm within float rounding of double precision for every tail length of its eight partial
+// sums (the last element is the largest, so a dropped tail shows), in place as the forward pass
+// uses it too.
+TEST(Ops, RmsnormMatchesDoublePrecisionForEveryTail) {
+  for (std::int64_t n : {1, 2, 7, 8, 9, 15, 16, 17, 23, 2560, 6913}) {
+    std::vector<float> x(static_cast<std::size_t>(n)), w(x.size()), y(x.size());
+    for (std::int64_t i = 0; i < n; ++i) {
+      x[i] = std::sin(0.3f * static_cast<float>(i)) - 0.1f;
+      w[i] = 1.0f + 0.01f * static_cast<float>(i % 7);
+    }
+    x[n - 1] = 40.0f;
+    double ss = 0;
+    for (float v : x) ss += double(v) * v;
+    const double inv = 1.0 / std::sqrt(ss / double(n) + 1e-5);
+    models::rmsnorm(x.data(), w.data(), n, 1e-5f, y.data());
+    for (std::int64_t i = 0; i < n; ++i) {
+      const double want = double(x[i]) * inv * w[i];
+      EXPECT_NEAR(y[i], want, 1e-6 * std::fabs(want) + 1e-30) << "n " << n << " element " << i;
+    }
+    models::rmsnorm(x.data(), w.data(), n, 1e-5f, x.data());
+    EXPECT_EQ(x, y) << "in place, n " << n;
+  }
+}
+
 TEST(Synthetic, DeterministicAndRealisticStatistics) {
   models::SyntheticSource a(*models::find_preset("tiny"), 5), b(*models::find_preset("tiny"), 5),
       c(*models::find_preset("tiny"), 6);
