@@ -1,7 +1,8 @@
 #pragma once
-// The interleaved layout of the output matrix read by the AVX-512 GEMV (models/output_avx512.cpp):
-// rows in groups of kOutputGroup, columns in slices of kOutputSlice; group g holds, for each slice
-// s, the slice s of its rows one after another. Padding rows and columns are zero.
+// The interleaved layouts of the output matrix read by the AVX-512 GEMVs. F16 and F32
+// (models/output_avx512.cpp): rows in groups of kOutputGroup, columns in slices of kOutputSlice;
+// group g holds, for each slice s, the slice s of its rows one after another. Padding rows and
+// columns are zero. Q8_0: below.
 #include <cstdint>
 
 namespace tritbench::models {
@@ -22,8 +23,6 @@ inline std::int64_t output_interleaved_index(std::int64_t r, std::int64_t c, std
   const std::int64_t g = r / kOutputGroup, j = r % kOutputGroup, s = c / kOutputSlice;
   return ((g * slices + s) * kOutputGroup + j) * kOutputSlice + c % kOutputSlice;
 }
-
-}  // namespace tritbench::models
 
 // Q8_0 for the AVX-512 VNNI GEMV (models/output_avx512vnni.cpp): rows in groups of kQ8Group,
 // columns in chunks of two Q8_0 blocks (64 columns); a group's chunks follow one another, so a run
@@ -52,3 +51,5 @@ inline std::int64_t q8_scale_offset(std::int64_t r, std::int64_t b, std::int64_t
   const std::int64_t chunk = (r / kQ8Group) * q8_chunks(cols) + b / 2;
   return chunk * kQ8ChunkBytes + 2 * kQ8BlockBytes + (b % 2) * kQ8Group * 2 + (r % kQ8Group) * 2;
 }
+
+}  // namespace tritbench::models
