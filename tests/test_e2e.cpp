@@ -255,7 +255,7 @@ TEST(Output, Q8_0PathsComputeTheDefinedArithmeticForEveryQuant) {
           (blk % 5 == 3 ? -1.0f : 1.0f) * (0.001f + 0.0007f * static_cast<float>(blk % 13));
       const std::uint16_t dh = f32_to_f16(d);
       std::memcpy(q8.data() + blk * 34, &dh, 2);
-      for (int i = 0; i < 32; ++i)  // runs through all 256 byte values, -128 included
+      for (int i = 0; i < 32; ++i)  // every byte value (-128 too) over 8 or more blocks
         q8[static_cast<std::size_t>(blk * 34 + 2 + i)] =
             static_cast<std::uint8_t>(blk * 37 + i * 8 + (blk >> 3));
     }
