@@ -88,23 +88,20 @@ void run_groups(const std::uint8_t* w, std::int64_t cols, const float* h, std::i
     }
 }
 
-// Groups [g0, g1) as four streams: the groups cut into four consecutive parts, one group of each
-// at a time; the parts' last groups beyond the shortest part (at most three) then one at a time.
+// Groups [g0, g1) as four streams (for_groups_as_four_streams, models/output_layout.h).
 template <bool F16>
 void groups(const std::uint8_t* w, std::int64_t cols, const float* h, std::int64_t rows, std::int64_t g0,
             std::int64_t g1, float* out) {
-  const std::int64_t n = g1 - g0, common = n / 4;
-  std::int64_t start[5];
-  for (int j = 0; j <= 4; ++j) start[j] = g0 + n * j / 4;
-  for (std::int64_t i = 0; i < common; ++i) {
-    const std::int64_t four[4] = {start[0] + i, start[1] + i, start[2] + i, start[3] + i};
-    run_groups<F16, 4>(w, cols, h, rows, four, out);
-  }
-  for (int j = 0; j < 4; ++j)
-    for (std::int64_t g = start[j] + common; g < start[j + 1]; ++g) {
-      const std::int64_t one[1] = {g};
-      run_groups<F16, 1>(w, cols, h, rows, one, out);
-    }
+  for_groups_as_four_streams(
+      g0, g1,
+      [&](std::int64_t a, std::int64_t b, std::int64_t c, std::int64_t d) {
+        const std::int64_t four[4] = {a, b, c, d};
+        run_groups<F16, 4>(w, cols, h, rows, four, out);
+      },
+      [&](std::int64_t g) {
+        const std::int64_t one[1] = {g};
+        run_groups<F16, 1>(w, cols, h, rows, one, out);
+      });
 }
 
 }  // namespace

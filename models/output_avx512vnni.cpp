@@ -83,23 +83,21 @@ void run_groups(const std::uint8_t* w, std::int64_t chunks, const std::int8_t* h
 
 }  // namespace
 
-// Groups [g0, g1) of kQ8Group rows as four streams (see the F16 loop's groups()).
+// Groups [g0, g1) of kQ8Group rows as four streams (for_groups_as_four_streams).
 void out_groups_q8_0_avx512vnni(const std::uint8_t* w, std::int64_t cols, const std::int8_t* hq,
                                 const float* hd, const std::int32_t* hs, std::int64_t rows,
                                 std::int64_t g0, std::int64_t g1, float* out) {
   const std::int64_t chunks = q8_chunks(cols);
-  const std::int64_t n = g1 - g0, common = n / 4;
-  std::int64_t start[5];
-  for (int j = 0; j <= 4; ++j) start[j] = g0 + n * j / 4;
-  for (std::int64_t i = 0; i < common; ++i) {
-    const std::int64_t four[4] = {start[0] + i, start[1] + i, start[2] + i, start[3] + i};
-    run_groups<4>(w, chunks, hq, hd, hs, rows, four, out);
-  }
-  for (int j = 0; j < 4; ++j)
-    for (std::int64_t g = start[j] + common; g < start[j + 1]; ++g) {
-      const std::int64_t one[1] = {g};
-      run_groups<1>(w, chunks, hq, hd, hs, rows, one, out);
-    }
+  for_groups_as_four_streams(
+      g0, g1,
+      [&](std::int64_t a, std::int64_t b, std::int64_t c, std::int64_t d) {
+        const std::int64_t four[4] = {a, b, c, d};
+        run_groups<4>(w, chunks, hq, hd, hs, rows, four, out);
+      },
+      [&](std::int64_t g) {
+        const std::int64_t one[1] = {g};
+        run_groups<1>(w, chunks, hq, hd, hs, rows, one, out);
+      });
 }
 
 }  // namespace tritbench::models
