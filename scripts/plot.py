@@ -453,7 +453,7 @@ def plot_threads(data, rows, out):
     # whichever varies more (e2e-sizes: one kernel, many models), marker and line style the other.
     models = sorted({(r.get("model", "?"), r.get("output_type", "")) for r in rows},
                     key=lambda m: (min(r.get("params", 0) for r in rows if r.get("model", "?") == m[0]), m))
-    by_model = len(models) > len(kernels) or (len(kernels) == 1 and len(models) > 1)
+    by_model = len(models) > len(kernels)
     col = colors(models if by_model else kernels)
     threads = sorted({r["threads"] for r in rows})
     fig, axes = plt.subplots(1, len(phases), squeeze=False, figsize=(5.2 * len(phases) + 2.8, 4.6))
