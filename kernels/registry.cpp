@@ -144,13 +144,14 @@ const KernelInfo kRows[] = {
      {0, 0, 0, 0, 0, 4096, 2}, i2r::pack, i2r::unpack, i2r::prepare, i2r::gemm_i32_avx512vnni, nullptr,
      "I2_R16, AVX-512 VNNI, two weight streams per thread and pf=4096 (st=2): i2r_pf's rival from DRAM",
      &i2r::kTilesFixed},
-    // Four weight streams per thread (st=4, no software prefetch): from DRAM this loop streamed
-    // faster than the two-stream one on most 2B-4T shapes; it takes its planes apart with GFNI,
-    // one op per plane as the one-stream loop (kernels/i2r/README.md, "Four streams"). Without
-    // GFNI it runs as st=2, and says so in its tile.
+    // Four weight streams per thread, each prefetched 1 KiB ahead (st=4, pf=1024): from DRAM this
+    // loop streamed faster than the two-stream one on most 2B-4T shapes; it takes its planes apart
+    // with GFNI, one op per plane as the one-stream loop (kernels/i2r/README.md, "Four streams").
+    // Without GFNI it runs as st=2, and says so in its tile.
     {"i2r_4s__avx512vnni", "i2r_4s", "I2_R16", kAvx512Vnni, kExact, {}, 64, 16, 2.0,
-     {0, 0, 0, 0, 0, 0, 4}, i2r::pack, i2r::unpack, i2r::prepare, i2r::gemm_i32_avx512vnni, nullptr,
-     "I2_R16, AVX-512 VNNI + GFNI, four weight streams per thread (st=4): i2r_2s's rival from DRAM",
+     {0, 0, 0, 0, 0, 1024, 4}, i2r::pack, i2r::unpack, i2r::prepare, i2r::gemm_i32_avx512vnni, nullptr,
+     "I2_R16, AVX-512 VNNI + GFNI, four weight streams per thread, 1 KiB prefetch (st=4,pf=1024): "
+     "i2r_2s's rival from DRAM",
      &i2r::kTilesFixed},
 };
 

@@ -127,13 +127,15 @@ TEST(I2R, RefusedTilesNameTheField) {
   // The four-stream row needs GFNI; without it the tile it reports is the two streams it reads.
   const KernelInfo& four = *find_kernel("i2r_4s__avx512vnni");
   EXPECT_EQ(four.tile.streams, 4);
+  EXPECT_EQ(four.tile.prefetch, 1024);
   EXPECT_TRUE(four.tiles->candidates(2560, 2560, 1).empty());
   const bool gfni = cpu_has("gfni");
-  EXPECT_EQ(four.tiles->effective(four.tile, 2560, 2560, 1).str(), gfni ? "st=4" : "st=2");
+  EXPECT_EQ(four.tiles->effective(four.tile, 2560, 2560, 1).str(),
+            gfni ? "pf=1024,st=4" : "pf=1024,st=2");
   EXPECT_EQ(four.tiles->effective(four.tile, 2560, 2560, 8).streams, 0);
   const auto sts = k.tiles->candidates(2560, 2560, 1);
   const auto four_streams = [](const TileConfig& t) { return t.streams == 4; };
-  EXPECT_EQ(std::count_if(sts.begin(), sts.end(), four_streams), gfni ? 3 : 0);
+  EXPECT_EQ(std::count_if(sts.begin(), sts.end(), four_streams), gfni ? 4 : 0);
 }
 
 }  // namespace

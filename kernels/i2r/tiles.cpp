@@ -38,8 +38,9 @@ TileConfig effective(const TileConfig& t, std::int64_t, std::int64_t K, std::int
   return e;
 }
 
-// Prefetch off, 4 KiB and 16 KiB ahead; for a single token each with one, two and (with GFNI) four
-// weight streams, for batches with blocks of half, once and twice the default size.
+// Prefetch off, 1, 4 and 16 KiB ahead (the distance is per stream: 1 KiB suits four streams);
+// for a single token each with one, two and (with GFNI) four weight streams, for batches with
+// blocks of half, once and twice the default size.
 std::vector<TileConfig> candidates(std::int64_t, std::int64_t K, std::int64_t N) {
   std::vector<TileConfig> c;
   const int def = int(default_block_rows(round_up(K, kCols)));
@@ -49,7 +50,7 @@ std::vector<TileConfig> candidates(std::int64_t, std::int64_t K, std::int64_t N)
       if (br >= kQuadRows && br != def) brs.push_back(br);
   std::vector<int> sts{0};
   if (N == 1) sts = gemv_streams(4) == 4 ? std::vector<int>{0, 2, 4} : std::vector<int>{0, 2};
-  for (int pf : {0, 4096, 16384})
+  for (int pf : {0, 1024, 4096, 16384})
     for (int br : brs)
       for (int st : sts) {
         TileConfig t;
