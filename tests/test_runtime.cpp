@@ -54,6 +54,28 @@ TEST(ThreadPool, WakesWorkersThatWentToSleep) {
   }
 }
 
+// Functors up to kInlineBytes travel inside the job, larger or non-copyable ones by pointer: both
+// must see the values they captured, on every thread, run after run.
+TEST(ThreadPool, SmallAndLargeFunctorsSeeTheirCaptures) {
+  ThreadPool pool(3);
+  std::vector<std::int64_t> out(3);
+  for (std::int64_t rep = 0; rep < 100; ++rep) {
+    std::int64_t* o = out.data();
+    const std::int64_t a = rep, b = 2 * rep, c = 3 * rep, d = 4 * rep;
+    auto small = [o, a, b, c, d](int i) { o[i] = a + b + c + d + i; };  // 40 bytes: inline
+    static_assert(sizeof(small) == ThreadPool::kInlineBytes);
+    pool.run(small);
+    for (int i = 0; i < 3; ++i) ASSERT_EQ(out[i], 10 * rep + i);
+    const std::int64_t e = 5 * rep;
+    auto large = [o, a, b, c, d, e](int i) { o[i] = a + b + c + d + e - i; };  // 48: by pointer
+    pool.run(large);
+    for (int i = 0; i < 3; ++i) ASSERT_EQ(out[i], 15 * rep - i);
+    const std::vector<std::int64_t> v{rep, 7};  // not trivially copyable: by pointer
+    pool.run([o, v](int i) { o[i] = v[0] * v[1] + i; });
+    for (int i = 0; i < 3; ++i) ASSERT_EQ(out[i], 7 * rep + i);
+  }
+}
+
 TEST(ThreadPool, SplitRowsIsAlignedAndCovers) {
   for (std::int64_t M : {1, 3, 4, 5, 17, 640, 2561})
     for (int parts : {1, 2, 3, 7})
@@ -65,6 +87,12 @@ TEST(ThreadPool, SplitRowsIsAlignedAndCovers) {
         for (int i = 0; i < parts; ++i) {
           EXPECT_LE(b[i], b[i + 1]);
           EXPECT_TRUE(b[i] % mult == 0 || b[i] == M);
+          // Sizes differ by at most one multiple (the last range may be cut short by M).
+          const std::int64_t least = (M + mult - 1) / mult / parts * mult;
+          if (i + 1 < parts) {
+            EXPECT_GE(b[i + 1] - b[i], least);
+            EXPECT_LE(b[i + 1] - b[i], least + mult);
+          }
         }
       }
 }

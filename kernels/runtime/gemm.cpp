@@ -28,18 +28,25 @@ void check_packed(const PackedWeights& w) {
                                 " hold no data");
 }
 
+// Calls f(w, m0, m1) on each thread's rows. f travels by value inside the pool's job (a worker of
+// a short GEMV must not follow pointers into the caller's stack first: ThreadPool::run), so it
+// should hold only pointers to long-lived objects and values; the row bounds are computed by each
+// thread from w.
 template <class F>
-void for_row_ranges(const PackedWeights& w, ThreadPool* pool, F&& f) {
+void for_row_ranges(const PackedWeights& w, ThreadPool* pool, const F& f) {
   const int T = pool ? pool->size() : 1;
-  const std::int64_t mult = std::max(1, w.kernel->row_multiple);
-  const auto b = split_rows(w.M, T, mult);
   if (T == 1) {
-    f(b[0], b[1]);
-  } else {
-    pool->run([&](int t) {
-      if (b[t] < b[t + 1]) f(b[t], b[t + 1]);
-    });
+    f(w, 0, w.M);
+    return;
   }
+  const auto job = [f, &w, T](int t) {
+    const std::int64_t mult = std::max(1, w.kernel->row_multiple);
+    const std::int64_t m0 = split_start(w.M, T, mult, t), m1 = split_start(w.M, T, mult, t + 1);
+    if (m0 < m1) f(w, m0, m1);
+  };
+  static_assert(sizeof(job) <= ThreadPool::kInlineBytes,
+                "the job travels in the pool's cache line");
+  pool->run(job);
 }
 
 }  // namespace
@@ -90,7 +97,9 @@ void gemm_i32(const PackedWeights& w, const PreparedActivations& a, std::int32_t
                                 " is approximate and has no integer result");
   if (!c || ldc < w.M) throw std::invalid_argument("gemm_i32: output buffer null or ldc < M");
   count_call(k);
-  for_row_ranges(w, pool, [&](std::int64_t m0, std::int64_t m1) { k.gemm_i32(w, a, m0, m1, c, ldc); });
+  for_row_ranges(w, pool, [&a, c, ldc](const PackedWeights& p, std::int64_t m0, std::int64_t m1) {
+    p.kernel->gemm_i32(p, a, m0, m1, c, ldc);
+  });
 }
 
 void gemm_f32(const PackedWeights& w, GemmWorkspace& ws, float* y, std::int64_t ldy, ThreadPool* pool) {
@@ -101,16 +110,18 @@ void gemm_f32(const PackedWeights& w, GemmWorkspace& ws, float* y, std::int64_t 
   if (!y || ldy < w.M) throw std::invalid_argument("gemm_f32: output buffer null or ldy < M");
   count_call(k);
   if (k.gemm_f32) {
-    for_row_ranges(w, pool, [&](std::int64_t m0, std::int64_t m1) { k.gemm_f32(w, a, m0, m1, y, ldy); });
+    for_row_ranges(w, pool, [&a, y, ldy](const PackedWeights& p, std::int64_t m0, std::int64_t m1) {
+      p.kernel->gemm_f32(p, a, m0, m1, y, ldy);
+    });
     return;
   }
   const std::size_t need = static_cast<std::size_t>(a.N * w.M) * sizeof(std::int32_t);
   if (ws.acc.size() < need) ws.acc.resize(need);
-  std::int32_t* c = ws.acc.as<std::int32_t>();
-  const float* s = a.src->scale.data();
-  for_row_ranges(w, pool, [&](std::int64_t m0, std::int64_t m1) {
-    k.gemm_i32(w, a, m0, m1, c, w.M);
-    reference::epilogue_rows(c, w.M, s, w.scale, a.N, m0, m1, y, ldy);
+  for_row_ranges(w, pool, [&ws, y, ldy](const PackedWeights& p, std::int64_t m0, std::int64_t m1) {
+    const PreparedActivations& pa = ws.prepared;
+    std::int32_t* c = ws.acc.as<std::int32_t>();
+    p.kernel->gemm_i32(p, pa, m0, m1, c, p.M);
+    reference::epilogue_rows(c, p.M, pa.src->scale.data(), p.scale, pa.N, m0, m1, y, ldy);
   });
 }
 

@@ -2,6 +2,7 @@
 
 #include <immintrin.h>
 
+#include <cstring>
 #include <stdexcept>
 
 namespace tritbench {
@@ -44,14 +45,14 @@ void ThreadPool::record_error() {
   if (!error_) error_ = std::current_exception();
 }
 
-void ThreadPool::run_impl(Thunk thunk, void* ctx) {
+void ThreadPool::run_impl(Thunk thunk, const void* fn, std::size_t bytes) {
   if (n_threads_ == 1) {
-    thunk(ctx, 0);
+    thunk(fn, 0);
     return;
   }
   // Every worker finished the previous generation (the wait below), so nothing reads these now.
   job_.thunk = thunk;
-  job_.ctx = ctx;
+  std::memcpy(job_.fn, fn, bytes);
   error_ = nullptr;
   const std::uint64_t g = job_.generation.load(std::memory_order_relaxed) + 1;
   job_.generation.store(g, std::memory_order_seq_cst);
@@ -61,7 +62,7 @@ void ThreadPool::run_impl(Thunk thunk, void* ctx) {
     cv_.notify_all();
   }
   try {
-    thunk(ctx, 0);
+    thunk(job_.fn, 0);
   } catch (...) {
     record_error();
   }
@@ -92,7 +93,7 @@ void ThreadPool::worker(int index) {
     seen = g;
     if (job_.stop) return;
     try {
-      job_.thunk(job_.ctx, index);
+      job_.thunk(job_.fn, index);
     } catch (...) {
       record_error();
     }
@@ -101,10 +102,8 @@ void ThreadPool::worker(int index) {
 }
 
 std::vector<std::int64_t> split_rows(std::int64_t M, int parts, std::int64_t multiple) {
-  std::vector<std::int64_t> b(parts + 1, M);
-  const std::int64_t units = (M + multiple - 1) / multiple;
-  b[0] = 0;
-  for (int i = 1; i < parts; ++i) b[i] = std::min(M, units * i / parts * multiple);
+  std::vector<std::int64_t> b(parts + 1);
+  for (int i = 0; i <= parts; ++i) b[i] = split_start(M, parts, multiple, i);
   return b;
 }
 

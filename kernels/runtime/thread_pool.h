@@ -7,13 +7,16 @@
 // thread runs task 0 itself. Tasks are fixed to threads (task i on thread i), so which rows a
 // thread computes never depends on timing.
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace tritbench {
@@ -28,33 +31,53 @@ class ThreadPool {
 
   int size() const { return n_threads_; }
 
+  // Bytes of a functor that travel inside the job's cache line (see Job).
+  static constexpr std::size_t kInlineBytes = 40;
+
   // Calls fn(i) for i in [0, size()) concurrently, i on thread i (0 = the caller); returns when
   // all are done. An exception thrown by any fn is rethrown here (the first one). Not reentrant.
+  // A trivially copyable fn of at most kInlineBytes is copied into the job itself, so a worker
+  // reads it without another transfer from the caller's core: for short calls, capture values and
+  // pointers to long-lived objects, not references to the caller's locals (each is one more
+  // dependent cache miss on the worker's way to its first instruction of real work).
   template <class F>
   void run(F&& fn) {
-    run_impl(&invoke<std::remove_reference_t<F>>, &fn);
+    using Fn = std::remove_cvref_t<F>;
+    if constexpr (sizeof(Fn) <= kInlineBytes && alignof(Fn) <= 8 &&
+                  std::is_trivially_copyable_v<Fn> && std::is_invocable_v<const Fn&, int>) {
+      run_impl(&invoke_inline<Fn>, &fn, sizeof(Fn));
+    } else {
+      auto* p = &fn;
+      run_impl(&invoke_indirect<std::remove_reference_t<F>>, &p, sizeof(p));
+    }
   }
 
  private:
-  using Thunk = void (*)(void*, int);
+  using Thunk = void (*)(const void*, int);
   template <class F>
-  static void invoke(void* f, int i) {
-    (*static_cast<F*>(f))(i);
+  static void invoke_inline(const void* f, int i) {
+    (*static_cast<const F*>(f))(i);
   }
-  void run_impl(Thunk thunk, void* ctx);
+  template <class F>
+  static void invoke_indirect(const void* f, int i) {
+    (**static_cast<F* const*>(f))(i);
+  }
+  void run_impl(Thunk thunk, const void* fn, std::size_t bytes);
   void worker(int index);
   void record_error();
 
-  // A run costs two cache-line transfers between cores (measured here: ~270 ns each way): the
-  // caller's line with the job, and each worker's own line saying it is done. Everything a worker
-  // reads to start a job sits in `Job`, and nothing the caller spins on shares a line with
-  // anything another thread writes.
+  // A run costs at least two cache-line transfers between cores (measured here: ~270 ns each
+  // way): the caller's line with the job, and each worker's own line saying it is done. Everything
+  // a worker reads to start a job sits in `Job`, the functor too when it fits (any pointer the
+  // worker follows into memory the caller wrote for this call is one more transfer, in series),
+  // and nothing the caller spins on shares a line with anything another thread writes.
   struct alignas(64) Job {  // written by the caller only; generation last (a seq_cst store)
     std::atomic<std::uint64_t> generation{0};
     Thunk thunk = nullptr;
-    void* ctx = nullptr;
     bool stop = false;
+    alignas(8) unsigned char fn[kInlineBytes];  // the functor, or a pointer to it
   };
+  static_assert(sizeof(Job) == 64, "the job is one cache line");
   struct alignas(64) Done {  // written by its worker only: the last generation it finished
     std::atomic<std::uint64_t> generation{0};
   };
@@ -75,5 +98,14 @@ class ThreadPool {
 // Splits [0, M) into `parts` contiguous ranges whose starts are multiples of `multiple` and whose
 // sizes differ by at most one multiple. Range i is [out[i], out[i+1]).
 std::vector<std::int64_t> split_rows(std::int64_t M, int parts, std::int64_t multiple);
+
+// Start of range i of split_rows(M, parts, multiple), i in [0, parts]: computed where it is
+// needed, so a worker of a short call does not read the bounds from the caller's memory.
+inline std::int64_t split_start(std::int64_t M, int parts, std::int64_t multiple, int i) {
+  if (i == 0) return 0;
+  if (i >= parts) return M;
+  const std::int64_t units = (M + multiple - 1) / multiple;
+  return std::min(M, units * i / parts * multiple);
+}
 
 }  // namespace tritbench
