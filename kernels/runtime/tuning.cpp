@@ -3,6 +3,7 @@
 #include <charconv>
 #include <mutex>
 #include <stdexcept>
+#include <tuple>
 
 namespace tritbench {
 
@@ -61,20 +62,30 @@ std::string shape_class(std::int64_t M, std::int64_t K) {
 
 std::int64_t batch_class(std::int64_t N) { return pow2_at_least(N); }
 
+namespace {
+// The key a tuning entry is filed under: one entry per row, shape class, batch class, thread count
+// and weight temperature.
+auto key_of(const TuningEntry& e) {
+  return std::tie(e.kernel, e.shape_class, e.batch_class, e.threads, e.hot);
+}
+}  // namespace
+
 const TuningEntry* TuningTable::find(std::string_view kernel, std::int64_t M, std::int64_t K,
                                      std::int64_t N, int threads, bool hot) const {
-  const std::string sc = shape_class(M, K);
-  const std::int64_t bc = batch_class(N);
+  TuningEntry want;
+  want.kernel = std::string(kernel);
+  want.shape_class = shape_class(M, K);
+  want.batch_class = batch_class(N);
+  want.threads = threads;
+  want.hot = hot;
   for (const auto& e : entries)
-    if (e.kernel == kernel && e.shape_class == sc && e.batch_class == bc && e.threads == threads && e.hot == hot)
-      return &e;
+    if (key_of(e) == key_of(want)) return &e;
   return nullptr;
 }
 
 void TuningTable::put(const TuningEntry& e) {
   for (auto& x : entries)
-    if (x.kernel == e.kernel && x.shape_class == e.shape_class && x.batch_class == e.batch_class &&
-        x.threads == e.threads && x.hot == e.hot) {
+    if (key_of(x) == key_of(e)) {
       x = e;
       return;
     }
