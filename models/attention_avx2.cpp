@@ -1,14 +1,17 @@
 // Attention of one head over a block of queries with Eigen (AVX2 + FMA): S = Q K^T * scale, causal
-// softmax per row, O = P V. The shapes depend only on (n, pos0, d), never on the thread count.
+// softmax per row (here, or by softmax_rows when given: the AVX-512 one), O = P V. The shapes
+// depend only on (n, pos0, d), never on the thread count.
 #include <Eigen/Core>
 #include <cmath>
 #include <cstdint>
+
+#include "models/ops.h"
 
 namespace tritbench::models {
 
 void attention_head_avx2(const float* q, const float* k, const float* v, std::int64_t n,
                          std::int64_t pos0, std::int64_t ldq, std::int64_t ldkv, std::int64_t d,
-                         float* out, std::int64_t ldo, float* scratch) {
+                         float* out, std::int64_t ldo, float* scratch, SoftmaxRows softmax_rows) {
   using Mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   using CMap = Eigen::Map<const Mat, Eigen::Unaligned, Eigen::OuterStride<>>;
   using MMap = Eigen::Map<Mat, Eigen::Unaligned, Eigen::OuterStride<>>;
@@ -25,6 +28,11 @@ void attention_head_avx2(const float* q, const float* k, const float* v, std::in
     MMap S(scratch, nb, keys, Eigen::OuterStride<>(keys));
     MMap O(out + t0 * ldo, nb, d, Eigen::OuterStride<>(ldo));
     S.noalias() = Q * K.transpose();
+    if (softmax_rows) {
+      softmax_rows(scratch, keys, nb, pos0 + t0 + 1, keys, scale);
+      O.noalias() = S * V;
+      continue;
+    }
     for (std::int64_t t = 0; t < nb; ++t) {
       const std::int64_t len = pos0 + t0 + t + 1;
       float* s = scratch + t * keys;

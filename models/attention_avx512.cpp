@@ -51,6 +51,30 @@ inline __m512 exp_nonpositive(__m512 x) {
   return _mm512_scalef_ps(p, n);
 }
 
+// e_j = e^(s_j - max_j s_j) in place over s[0, len), len >= 1; returns 1 / sum_j e_j. The max
+// and the sum go over lanes (16 partial sums, reduced in a fixed order).
+inline float exp_shifted(float* s, std::int64_t len) {
+  const std::int64_t full = len / 16;
+  const __mmask16 tail = static_cast<__mmask16>((1u << (len % 16)) - 1);
+  __m512 mx = _mm512_set1_ps(-__builtin_inff());
+  for (std::int64_t b = 0; b < full; ++b) mx = _mm512_max_ps(mx, _mm512_loadu_ps(s + 16 * b));
+  if (tail) mx = _mm512_mask_max_ps(mx, tail, mx, _mm512_maskz_loadu_ps(tail, s + 16 * full));
+  const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
+  __m512 sum = _mm512_setzero_ps();
+  for (std::int64_t b = 0; b < full; ++b) {
+    const __m512 e = exp_nonpositive(_mm512_sub_ps(_mm512_loadu_ps(s + 16 * b), m));
+    _mm512_storeu_ps(s + 16 * b, e);
+    sum = _mm512_add_ps(sum, e);
+  }
+  if (tail) {
+    const __m512 e = _mm512_maskz_mov_ps(
+        tail, exp_nonpositive(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, s + 16 * full), m)));
+    _mm512_mask_storeu_ps(s + 16 * full, tail, e);
+    sum = _mm512_add_ps(sum, e);
+  }
+  return 1.0f / _mm512_reduce_add_ps(sum);
+}
+
 // Lane i of the result = the sum of the 16 lanes of a[i].
 inline __m512 sum_lanes_16(const __m512 (&a)[16]) {
   __m512 b[8], c[4];
@@ -126,29 +150,8 @@ void heads(const float* q, std::int64_t ldq, const float* k, const float* v, std
     }
   }
   // Softmax of each head's scores; p_j = e_j * inv[h] is formed in the V pass.
-  const std::int64_t full = len / 16;
-  const __mmask16 tail = static_cast<__mmask16>((1u << (len % 16)) - 1);
   float inv[H];
-  for (int h = 0; h < H; ++h) {
-    float* sh = s + h * ls;
-    __m512 mx = _mm512_set1_ps(-__builtin_inff());
-    for (std::int64_t b = 0; b < full; ++b) mx = _mm512_max_ps(mx, _mm512_loadu_ps(sh + 16 * b));
-    if (tail) mx = _mm512_mask_max_ps(mx, tail, mx, _mm512_loadu_ps(sh + 16 * full));
-    const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
-    __m512 sum = _mm512_setzero_ps();
-    for (std::int64_t b = 0; b < full; ++b) {
-      const __m512 e = exp_nonpositive(_mm512_sub_ps(_mm512_loadu_ps(sh + 16 * b), m));
-      _mm512_storeu_ps(sh + 16 * b, e);
-      sum = _mm512_add_ps(sum, e);
-    }
-    if (tail) {
-      const __m512 e = _mm512_maskz_mov_ps(
-          tail, exp_nonpositive(_mm512_sub_ps(_mm512_loadu_ps(sh + 16 * full), m)));
-      _mm512_storeu_ps(sh + 16 * full, e);
-      sum = _mm512_add_ps(sum, e);
-    }
-    inv[h] = 1.0f / _mm512_reduce_add_ps(sum);
-  }
+  for (int h = 0; h < H; ++h) inv[h] = exp_shifted(s + h * ls, len);
   // out = sum_j p_j v_j, CP chunks of every head per pass over the keys.
   constexpr int CP = chunks_per_pass(C, H);
   for (int c0 = 0; c0 < C; c0 += CP) {
@@ -209,6 +212,25 @@ void attention_heads1_avx512(int n_heads, const float* q, std::int64_t ldq, cons
         break;
     }
     done += H;
+  }
+}
+
+void attention_softmax_rows_avx512(float* s, std::int64_t ld, std::int64_t rows, std::int64_t len0,
+                                   std::int64_t keys, float scale) {
+  const __m512 sc = _mm512_set1_ps(scale);
+  for (std::int64_t t = 0; t < rows; ++t) {
+    float* r = s + t * ld;
+    const std::int64_t len = len0 + t;
+    std::int64_t j = 0;
+    for (; j + 16 <= len; j += 16)
+      _mm512_storeu_ps(r + j, _mm512_mul_ps(_mm512_loadu_ps(r + j), sc));
+    const __mmask16 tail = static_cast<__mmask16>((1u << (len - j)) - 1);
+    _mm512_mask_storeu_ps(r + j, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, r + j), sc));
+    const __m512 inv = _mm512_set1_ps(exp_shifted(r, len));
+    for (j = 0; j + 16 <= len; j += 16)
+      _mm512_storeu_ps(r + j, _mm512_mul_ps(_mm512_loadu_ps(r + j), inv));
+    _mm512_mask_storeu_ps(r + j, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, r + j), inv));
+    for (j = len; j < keys; ++j) r[j] = 0;  // causal mask
   }
 }
 

@@ -13,7 +13,7 @@ void attention_head_scalar(const float* q, const float* k, const float* v, std::
                            float* out, std::int64_t ldo, float* scratch);
 void attention_head_avx2(const float* q, const float* k, const float* v, std::int64_t n,
                          std::int64_t pos0, std::int64_t ldq, std::int64_t ldkv, std::int64_t d,
-                         float* out, std::int64_t ldo, float* scratch);
+                         float* out, std::int64_t ldo, float* scratch, SoftmaxRows softmax_rows);
 // models/attention_avx512.cpp: one query of each of n_heads heads that share one kv head (q and out
 // of head i at i * ldq, i * ldo), scores[4 * round_up(len, 16)], one_query_attention_dim(d).
 void attention_heads1_avx512(int n_heads, const float* q, std::int64_t ldq, const float* k,
@@ -63,11 +63,14 @@ void Rope::apply(float* v, std::int64_t heads, std::int64_t pos) const {
 
 void attention(const float* q, const float* k_cache, const float* v_cache, std::int64_t n,
                std::int64_t pos0, std::int64_t heads, std::int64_t kv_heads, std::int64_t d,
-               float* out, ThreadPool& pool, std::vector<float>& scratch) {
+               float* out, ThreadPool& pool, std::vector<float>& scratch, Isa cap) {
   const std::int64_t group = heads / kv_heads;
   const std::int64_t ctx = pos0 + n;
-  static const bool avx2 = isa_runnable(Isa::kAvx2);
-  static const bool avx512 = isa_runnable(Isa::kAvx512);
+  static const bool avx2_here = isa_runnable(Isa::kAvx2);
+  static const bool avx512_here = isa_runnable(Isa::kAvx512);
+  const bool avx2 = avx2_here && cap >= Isa::kAvx2;
+  const bool avx512 = avx512_here && cap >= Isa::kAvx512;
+  const SoftmaxRows softmax_rows = avx512 ? attention_softmax_rows_avx512 : nullptr;
   const int T = pool.size();
   // One slice per thread (scores for n queries x ctx keys; for one query, of up to four heads at
   // once, each rounded up to 16 floats), rounded up to 16 floats so that no two threads write the
@@ -117,7 +120,8 @@ void attention(const float* q, const float* k_cache, const float* v_cache, std::
       const float* vh = v_cache + kvh * d;
       float* oh = out + h * d;
       if (avx2) {
-        attention_head_avx2(qh, kh, vh, n, pos0, heads * d, kv_heads * d, d, oh, heads * d, s);
+        attention_head_avx2(qh, kh, vh, n, pos0, heads * d, kv_heads * d, d, oh, heads * d, s,
+                            softmax_rows);
       } else {
         attention_head_scalar(qh, kh, vh, n, pos0, heads * d, kv_heads * d, d, oh, heads * d, s);
       }

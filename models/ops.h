@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/cpu/cpu.h"
 #include "kernels/runtime/thread_pool.h"
 
 namespace tritbench::models {
@@ -31,7 +32,9 @@ class Rope {
 // q: [n x heads*d]; k_cache, v_cache: [>= pos0+n x kv_heads*d] (the new tokens already stored);
 // out: [n x heads*d]. Heads are split across the pool; results do not depend on the thread count.
 // One query (n = 1) with AVX-512 and a head dimension of one_query_attention_dim's takes a path of
-// its own (models/attention_avx512.cpp), equal to the general one up to float rounding.
+// its own (models/attention_avx512.cpp), equal to the general one up to float rounding; with
+// AVX-512 a prompt's softmax runs on vectors (attention_softmax_rows_avx512). `cap` lowers the ISA
+// level these choices may use (tests run each path on one machine).
 // `scratch` holds each worker's scores (n x pos0+n floats, for one query 4 x pos0+1 rounded up to
 // 16 floats: up to four heads at once; a cache-line-aligned slice per thread);
 // it is owned by the caller and grown here, on the calling thread, only when a larger batch,
@@ -39,7 +42,8 @@ class Rope {
 // buffer that outlives its model is a leak in a long benchmark process anyway.)
 void attention(const float* q, const float* k_cache, const float* v_cache, std::int64_t n,
                std::int64_t pos0, std::int64_t heads, std::int64_t kv_heads, std::int64_t d,
-               float* out, ThreadPool& pool, std::vector<float>& scratch);
+               float* out, ThreadPool& pool, std::vector<float>& scratch,
+               Isa cap = Isa::kAvx512Vbmi);
 
 inline bool one_query_attention_dim(std::int64_t d) {
   return d == 64 || d == 96 || d == 128 || d == 256;
@@ -48,6 +52,14 @@ inline bool one_query_attention_dim(std::int64_t d) {
 // The vector exp of the one-query AVX-512 attention (models/attention_avx512.cpp), for x <= 0:
 // y[i] = e^x[i]. Exposed for tests; only on a CPU where isa_runnable(Isa::kAvx512).
 void attention_exp_avx512(const float* x, std::int64_t n, float* y);
+
+// The causal softmax of a block of prompt score rows: row t (of `rows`, at s + t * ld) has
+// len0 + t scores, multiplied by `scale` and turned into probabilities in place; the rest of the
+// row up to `keys` is set to 0. The AVX-512 one uses the vector exp above.
+using SoftmaxRows = void (*)(float* s, std::int64_t ld, std::int64_t rows, std::int64_t len0,
+                             std::int64_t keys, float scale);
+void attention_softmax_rows_avx512(float* s, std::int64_t ld, std::int64_t rows, std::int64_t len0,
+                                   std::int64_t keys, float scale);
 
 // relu(g)^2 * u (bitnet-b1.58) or silu(g) * u (bitnet), into g.
 void glu_relu2(float* g, const float* u, std::int64_t n);

@@ -309,8 +309,9 @@ TEST(Output, Q8_0PathsComputeTheDefinedArithmeticForEveryQuant) {
 namespace {
 // models::attention of n queries after pos0 cached positions (kv_heads kv heads of `group` query
 // heads, dimension d; K and V rows kv_heads * d apart, as in the model's cache; inputs from fixed
-// sine patterns) on 1, 2 and 3 threads: the same bits on each, and every output within float
-// rounding of a double-precision causal softmax(q.k / sqrt(d)) v.
+// sine patterns), with each ISA level this CPU has (the scalar, AVX2 and AVX-512 paths) on 1, 2 and
+// 3 threads: the same bits on each thread count, and every output within float rounding of a
+// double-precision causal softmax(q.k / sqrt(d)) v.
 void check_attention(std::int64_t n, std::int64_t pos0, std::int64_t kv_heads, std::int64_t group,
                      std::int64_t d, std::vector<float>& scratch) {
   const std::int64_t heads = kv_heads * group, ld = kv_heads * d, ctx = pos0 + n;
@@ -321,19 +322,8 @@ void check_attention(std::int64_t n, std::int64_t pos0, std::int64_t kv_heads, s
     k[i] = std::cos(0.31f * static_cast<float>(i)) * 1.2f;
     v[i] = std::sin(0.17f * static_cast<float>(i) + 0.5f);
   }
-  std::vector<std::vector<float>> outs;
-  for (int threads : {1, 2, 3}) {
-    ThreadPool pool(threads);
-    std::vector<float> out(q.size(), -7.0f);
-    models::attention(q.data(), k.data(), v.data(), n, pos0, heads, kv_heads, d, out.data(), pool,
-                      scratch);
-    outs.push_back(out);
-  }
-  const std::string what = "n " + std::to_string(n) + " pos0 " + std::to_string(pos0) + " d " +
-                           std::to_string(d) + " kv " + std::to_string(kv_heads) + " group " +
-                           std::to_string(group);
-  EXPECT_EQ(outs[0], outs[1]) << what;
-  EXPECT_EQ(outs[0], outs[2]) << what;
+  // The double-precision result and, per output, sum_j p_j |v_j| (the scale of its rounding).
+  std::vector<double> want(q.size()), mag(q.size());
   for (std::int64_t t = 0; t < n; ++t)
     for (std::int64_t h = 0; h < heads; ++h) {
       const std::int64_t g = h / group, len = pos0 + t + 1;
@@ -348,15 +338,34 @@ void check_attention(std::int64_t n, std::int64_t pos0, std::int64_t kv_heads, s
       }
       for (auto& x : p) sum += (x = std::exp(x - mx));
       for (std::int64_t i = 0; i < d; ++i) {
-        double o = 0, mag = 0;
+        const std::size_t o = static_cast<std::size_t>((t * heads + h) * d + i);
         for (std::int64_t j = 0; j < len; ++j) {
-          o += p[j] / sum * v[j * ld + g * d + i];
-          mag += p[j] / sum * std::fabs(v[j * ld + g * d + i]);
+          want[o] += p[j] / sum * v[j * ld + g * d + i];
+          mag[o] += p[j] / sum * std::fabs(v[j * ld + g * d + i]);
         }
-        ASSERT_NEAR(outs[0][(t * heads + h) * d + i], o, 2e-5 * mag + 1e-30)
-            << what << " token " << t << " head " << h << " dim " << i;
       }
     }
+  for (Isa cap : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    if (!isa_runnable(cap)) continue;
+    std::vector<std::vector<float>> outs;
+    for (int threads : {1, 2, 3}) {
+      ThreadPool pool(threads);
+      std::vector<float> out(q.size(), -7.0f);
+      models::attention(q.data(), k.data(), v.data(), n, pos0, heads, kv_heads, d, out.data(), pool,
+                        scratch, cap);
+      outs.push_back(out);
+    }
+    const std::string what = std::string(isa_name(cap)) + " n " + std::to_string(n) + " pos0 " +
+                             std::to_string(pos0) + " d " + std::to_string(d) + " kv " +
+                             std::to_string(kv_heads) + " group " + std::to_string(group);
+    EXPECT_EQ(outs[0], outs[1]) << what;
+    EXPECT_EQ(outs[0], outs[2]) << what;
+    for (std::size_t o = 0; o < want.size(); ++o)
+      ASSERT_NEAR(outs[0][o], want[o], 2e-5 * mag[o] + 1e-30)
+          << what << " token " << o / static_cast<std::size_t>(heads * d) << " head "
+          << o / static_cast<std::size_t>(d) % static_cast<std::size_t>(heads) << " dim "
+          << o % static_cast<std::size_t>(d);
+  }
 }
 }  // namespace
 
