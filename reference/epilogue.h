@@ -14,7 +14,15 @@ inline float epilogue(std::int32_t acc, float act_scale, float w_scale) {
   return static_cast<float>(acc) / act_scale * w_scale;
 }
 
-// y[n*ldy + m] = epilogue(c[n*ldc + m], act_scale[n], w_scale) for n < N, m in [m0, m1).
+// y[i] = epilogue(c[i], act_scale, w_scale) for i < count: the portable loop and its AVX-512
+// twin (reference/epilogue_avx512.cpp; only where isa_runnable(Isa::kAvx512)), the same floats.
+void epilogue_row_scalar(const std::int32_t* c, std::int64_t count, float act_scale, float w_scale,
+                         float* y);
+void epilogue_row_avx512(const std::int32_t* c, std::int64_t count, float act_scale, float w_scale,
+                         float* y);
+
+// y[n*ldy + m] = epilogue(c[n*ldc + m], act_scale[n], w_scale) for n < N, m in [m0, m1), by the
+// best of the two row loops this CPU runs.
 void epilogue_rows(const std::int32_t* c, std::int64_t ldc, const float* act_scale, float w_scale,
                    std::int64_t N, std::int64_t m0, std::int64_t m1, float* y, std::int64_t ldy);
 

@@ -3,10 +3,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <vector>
 
 #include "kernels/cpu/cpu.h"
+#include "reference/epilogue.h"
 #include "reference/quantize.h"
 #include "reference/rng.h"
 
@@ -131,6 +133,35 @@ TEST(QuantizeWeights, AbsmeanHandComputed) {
   EXPECT_EQ(u.w, (std::vector<std::int8_t>{0, 1, 0, 1}));
   const std::vector<float> Z = {0, 0};
   EXPECT_EQ(reference::quantize_weights_absmean(Z.data(), 1, 2).scale, 1e-5f);
+}
+
+}  // namespace
+}  // namespace tritbench
+
+namespace tritbench {
+namespace {
+
+// The epilogue's AVX-512 row loop against the portable one, bit for bit: accumulators over the
+// whole int32 range (its ends, around 2^24 where int -> float starts rounding, random), activation
+// scales from the quantizer's largest (127 / 1e-5) to tiny ones, and every tail length.
+TEST(Epilogue, Avx512RowGivesTheSameFloatsAsThePortableLoop) {
+  if (!isa_runnable(Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 here";
+  Rng rng(99);
+  std::vector<std::int32_t> c;
+  for (std::int32_t v : {0, 1, -1, 16777215, 16777216, 16777217, -16777217, 33554431, 2147483647,
+                         -2147483647 - 1, 123456789, -987654321})
+    c.push_back(v);
+  while (c.size() < 4000)
+    c.push_back(static_cast<std::int32_t>(static_cast<std::uint32_t>(rng.next() >> 32)));
+  for (float act : {1.27e7f, 127.0f / 3.3f, 1.0f, 0.37f, 1e-3f})
+    for (float w : {1.0f, 0.0123f, 3.7e-7f, -2.5f})
+      for (std::int64_t n : {0, 1, 15, 16, 17, 31, 33, 4000}) {
+        std::vector<float> a(static_cast<std::size_t>(n) + 1, -9.0f), b(a);
+        reference::epilogue_row_scalar(c.data(), n, act, w, a.data());
+        reference::epilogue_row_avx512(c.data(), n, act, w, b.data());
+        ASSERT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float)))
+            << "act " << act << " w " << w << " n " << n;  // the element past n untouched by both
+      }
 }
 
 }  // namespace
