@@ -89,6 +89,19 @@ void Transformer::linear(const PackedWeights& w, const QuantizedBatch& a, float*
   gemm_f32(w, ws_, y, w.M, pool_);
 }
 
+template <class F>
+void Transformer::per_token(std::int64_t n, const F& f) {
+  const int T = pool_->size();
+  if (n < 2 || T == 1) {
+    f(std::int64_t{0}, n);
+    return;
+  }
+  pool_->run([&](int t) {
+    const std::int64_t t0 = split_start(n, T, 1, t), t1 = split_start(n, T, 1, t + 1);
+    if (t0 < t1) f(t0, t1);
+  });
+}
+
 void Transformer::forward(const std::int32_t* tokens, std::int64_t n, float* logits) {
   const ModelConfig& c = cfg_;
   if (pos_ + n > ctx_)
@@ -112,48 +125,62 @@ void Transformer::forward(const std::int32_t* tokens, std::int64_t n, float* log
                                   std::to_string(c.vocab) + ")");
     embd_.row_to_float(tokens[t], x_.data() + t * H);
   }
+  // Each token's residual add, over the tokens [t0, t1).
+  auto add_into_x = [&](std::int64_t t0, std::int64_t t1) {
+    for (std::int64_t i = t0 * H; i < t1 * H; ++i) x_[i] += h_[i];
+  };
+  // rmsnorm of each token's row of `width` floats at src into dst (in place when they are equal).
+  auto norm_rows = [&](const float* src, float* dst, std::int64_t width,
+                       const std::vector<float>& w) {
+    per_token(n, [&](std::int64_t t0, std::int64_t t1) {
+      for (std::int64_t t = t0; t < t1; ++t)
+        rmsnorm(src + t * width, w.data(), width, c.eps, dst + t * width);
+    });
+  };
   for (Layer& L : layers_) {
     // Attention block.
-    for (std::int64_t t = 0; t < n; ++t) rmsnorm(x_.data() + t * H, L.attn_norm.data(), H, c.eps, h_.data() + t * H);
-    reference::quantize_activations(h_.data(), n, H, H, qa_);
+    norm_rows(x_.data(), h_.data(), H, L.attn_norm);
+    reference::quantize_activations(h_.data(), n, H, H, qa_, pool_);
     {
       const PackedWeights* w[] = {&L.wq, &L.wk, &L.wv};
       float* y[] = {q_.data(), k_.data(), v_.data()};
       gemm_f32_multi(w, qa_, ws_, y, pool_);
     }
-    for (std::int64_t t = 0; t < n; ++t) {
-      rope_.apply(q_.data() + t * Q, c.heads, pos_ + t);
-      rope_.apply(k_.data() + t * KV, c.kv_heads, pos_ + t);
-    }
+    per_token(n, [&](std::int64_t t0, std::int64_t t1) {
+      for (std::int64_t t = t0; t < t1; ++t) {
+        rope_.apply(q_.data() + t * Q, c.heads, pos_ + t);
+        rope_.apply(k_.data() + t * KV, c.kv_heads, pos_ + t);
+      }
+    });
     std::memcpy(L.k_cache.data() + pos_ * KV, k_.data(), static_cast<std::size_t>(n * KV) * 4);
     std::memcpy(L.v_cache.data() + pos_ * KV, v_.data(), static_cast<std::size_t>(n * KV) * 4);
     attention(q_.data(), L.k_cache.data(), L.v_cache.data(), n, pos_, c.heads, c.kv_heads,
               c.head_dim, att_.data(), *pool_, attn_scratch_);
-    if (c.sub_norms)
-      for (std::int64_t t = 0; t < n; ++t)
-        rmsnorm(att_.data() + t * Q, L.attn_sub_norm.data(), Q, c.eps, att_.data() + t * Q);
-    reference::quantize_activations(att_.data(), n, Q, Q, qa_);
+    if (c.sub_norms) norm_rows(att_.data(), att_.data(), Q, L.attn_sub_norm);
+    reference::quantize_activations(att_.data(), n, Q, Q, qa_, pool_);
     linear(L.wo, qa_, h_.data());
-    for (std::int64_t i = 0; i < n * H; ++i) x_[i] += h_[i];
+    per_token(n, add_into_x);
     // Feed-forward block.
-    for (std::int64_t t = 0; t < n; ++t) rmsnorm(x_.data() + t * H, L.ffn_norm.data(), H, c.eps, h_.data() + t * H);
-    reference::quantize_activations(h_.data(), n, H, H, qa_);
+    norm_rows(x_.data(), h_.data(), H, L.ffn_norm);
+    reference::quantize_activations(h_.data(), n, H, H, qa_, pool_);
     {
       const PackedWeights* w[] = {&L.wgate, &L.wup};
       float* y[] = {g_.data(), u_.data()};
       gemm_f32_multi(w, qa_, ws_, y, pool_);
     }
-    if (c.act == Activation::kReluSquared) {
-      glu_relu2(g_.data(), u_.data(), n * F);
-    } else {
-      glu_silu(g_.data(), u_.data(), n * F);
-    }
-    if (c.sub_norms)
-      for (std::int64_t t = 0; t < n; ++t)
-        rmsnorm(g_.data() + t * F, L.ffn_sub_norm.data(), F, c.eps, g_.data() + t * F);
-    reference::quantize_activations(g_.data(), n, F, F, qa_);
+    per_token(n, [&](std::int64_t t0, std::int64_t t1) {
+      float* g = g_.data() + t0 * F;
+      const float* u = u_.data() + t0 * F;
+      if (c.act == Activation::kReluSquared) {
+        glu_relu2(g, u, (t1 - t0) * F);
+      } else {
+        glu_silu(g, u, (t1 - t0) * F);
+      }
+    });
+    if (c.sub_norms) norm_rows(g_.data(), g_.data(), F, L.ffn_sub_norm);
+    reference::quantize_activations(g_.data(), n, F, F, qa_, pool_);
     linear(L.wdown, qa_, h_.data());
-    for (std::int64_t i = 0; i < n * H; ++i) x_[i] += h_[i];
+    per_token(n, add_into_x);
   }
   pos_ += n;
   if (logits) {

@@ -57,18 +57,22 @@ void quantize_row_scalar(const float* x, std::int64_t K, std::int8_t* q, float* 
 }
 
 void quantize_activations(const float* x, std::int64_t N, std::int64_t K, std::int64_t ldx,
-                          QuantizedBatch& out) {
+                          QuantizedBatch& out, ThreadPool* pool) {
   if (N < 0 || K <= 0 || ldx < K)
     throw std::invalid_argument("quantize_activations: bad shape N=" + std::to_string(N) +
                                 " K=" + std::to_string(K) + " ldx=" + std::to_string(ldx));
   out.reset(N, K);
   static const bool simd = isa_runnable(Isa::kAvx512);
-  for (std::int64_t n = 0; n < N; ++n) {
-    if (simd) {
-      quantize_row_avx512(x + n * ldx, K, out.row(n), &out.scale[n], &out.sum[n]);
-    } else {
-      quantize_row_scalar(x + n * ldx, K, out.row(n), &out.scale[n], &out.sum[n]);
-    }
+  const auto row = simd ? quantize_row_avx512 : quantize_row_scalar;
+  auto rows = [&](std::int64_t n0, std::int64_t n1) {
+    for (std::int64_t n = n0; n < n1; ++n)
+      row(x + n * ldx, K, out.row(n), &out.scale[n], &out.sum[n]);
+  };
+  if (pool && pool->size() > 1 && N > 1) {
+    const int T = pool->size();
+    pool->run([&](int t) { rows(split_start(N, T, 1, t), split_start(N, T, 1, t + 1)); });
+  } else {
+    rows(0, N);
   }
   out.x = x;
   out.ldx = ldx;

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "kernels/api.h"
+#include "kernels/runtime/thread_pool.h"
 
 namespace tritbench::reference {
 
@@ -17,9 +18,10 @@ TernaryMatrix quantize_weights_absmean(const float* W, std::int64_t M, std::int6
 // The scalar definition; quantize_activations() may use a SIMD twin proven identical by the tests.
 void quantize_row_scalar(const float* x, std::int64_t K, std::int8_t* q, float* scale, std::int32_t* sum);
 
-// N rows of K floats (row stride ldx) into out (reset to N x K; keeps x as out.x).
+// N rows of K floats (row stride ldx) into out (reset to N x K; keeps x as out.x). With a pool
+// and several rows, the rows are split over its threads (each row's bytes are the same on any).
 void quantize_activations(const float* x, std::int64_t N, std::int64_t K, std::int64_t ldx,
-                          QuantizedBatch& out);
+                          QuantizedBatch& out, ThreadPool* pool = nullptr);
 
 // Wraps already-quantized int8 rows (e.g. adversarial test data) as a batch with the given scales.
 void make_batch(const std::int8_t* q, std::int64_t N, std::int64_t K, const float* scales,
