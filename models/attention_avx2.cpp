@@ -1,5 +1,5 @@
 // Attention of one head over a block of queries with Eigen (AVX2 + FMA): S = Q K^T * scale, causal
-// softmax per row (here, or by softmax_rows when given: the AVX-512 one), O = P V. The shapes
+// softmax per row (softmax_rows: the portable loop or the AVX-512 one), O = P V. The shapes
 // depend only on (n, pos0, d), never on the thread count.
 #include <Eigen/Core>
 #include <cmath>
@@ -28,28 +28,7 @@ void attention_head_avx2(const float* q, const float* k, const float* v, std::in
     MMap S(scratch, nb, keys, Eigen::OuterStride<>(keys));
     MMap O(out + t0 * ldo, nb, d, Eigen::OuterStride<>(ldo));
     S.noalias() = Q * K.transpose();
-    if (softmax_rows) {
-      softmax_rows(scratch, keys, nb, pos0 + t0 + 1, keys, scale);
-      O.noalias() = S * V;
-      continue;
-    }
-    for (std::int64_t t = 0; t < nb; ++t) {
-      const std::int64_t len = pos0 + t0 + t + 1;
-      float* s = scratch + t * keys;
-      float mx = -INFINITY;
-      for (std::int64_t j = 0; j < len; ++j) {
-        s[j] *= scale;
-        mx = s[j] > mx ? s[j] : mx;
-      }
-      float sum = 0;
-      for (std::int64_t j = 0; j < len; ++j) {
-        s[j] = std::exp(s[j] - mx);
-        sum += s[j];
-      }
-      const float inv = 1.0f / sum;
-      for (std::int64_t j = 0; j < len; ++j) s[j] *= inv;
-      for (std::int64_t j = len; j < keys; ++j) s[j] = 0;  // causal mask
-    }
+    softmax_rows(scratch, keys, nb, pos0 + t0 + 1, keys, scale);
     O.noalias() = S * V;
   }
 }

@@ -70,7 +70,8 @@ void attention(const float* q, const float* k_cache, const float* v_cache, std::
   static const bool avx512_here = isa_runnable(Isa::kAvx512);
   const bool avx2 = avx2_here && cap >= Isa::kAvx2;
   const bool avx512 = avx512_here && cap >= Isa::kAvx512;
-  const SoftmaxRows softmax_rows = avx512 ? attention_softmax_rows_avx512 : nullptr;
+  const SoftmaxRows softmax_rows =
+      avx512 ? attention_softmax_rows_avx512 : attention_softmax_rows_scalar;
   const int T = pool.size();
   // One slice per thread (scores for n queries x ctx keys; for one query, of up to four heads at
   // once, each rounded up to 16 floats), rounded up to 16 floats so that no two threads write the
@@ -129,6 +130,27 @@ void attention(const float* q, const float* k_cache, const float* v_cache, std::
   });
 }
 
+void attention_softmax_rows_scalar(float* s, std::int64_t ld, std::int64_t rows, std::int64_t len0,
+                                   std::int64_t keys, float scale) {
+  for (std::int64_t t = 0; t < rows; ++t) {
+    float* r = s + t * ld;
+    const std::int64_t len = len0 + t;
+    float mx = -INFINITY;
+    for (std::int64_t j = 0; j < len; ++j) {
+      r[j] *= scale;
+      mx = r[j] > mx ? r[j] : mx;
+    }
+    float sum = 0;
+    for (std::int64_t j = 0; j < len; ++j) {
+      r[j] = std::exp(r[j] - mx);
+      sum += r[j];
+    }
+    const float inv = 1.0f / sum;
+    for (std::int64_t j = 0; j < len; ++j) r[j] *= inv;
+    for (std::int64_t j = len; j < keys; ++j) r[j] = 0;  // causal mask
+  }
+}
+
 void attention_head_scalar(const float* q, const float* k, const float* v, std::int64_t n,
                            std::int64_t pos0, std::int64_t ldq, std::int64_t ldkv, std::int64_t d,
                            float* out, std::int64_t ldo, float* scratch) {
@@ -136,25 +158,16 @@ void attention_head_scalar(const float* q, const float* k, const float* v, std::
   for (std::int64_t t = 0; t < n; ++t) {
     const std::int64_t len = pos0 + t + 1;
     float* s = scratch;
-    float mx = -INFINITY;
     for (std::int64_t j = 0; j < len; ++j) {
       float dot = 0;
       for (std::int64_t i = 0; i < d; ++i) dot += q[t * ldq + i] * k[j * ldkv + i];
-      s[j] = dot * scale;
-      mx = std::max(mx, s[j]);
+      s[j] = dot;
     }
-    float sum = 0;
-    for (std::int64_t j = 0; j < len; ++j) {
-      s[j] = std::exp(s[j] - mx);
-      sum += s[j];
-    }
-    const float inv = 1.0f / sum;
+    attention_softmax_rows_scalar(s, len, 1, len, len, scale);
     float* o = out + t * ldo;
     for (std::int64_t i = 0; i < d; ++i) o[i] = 0;
-    for (std::int64_t j = 0; j < len; ++j) {
-      const float p = s[j] * inv;
-      for (std::int64_t i = 0; i < d; ++i) o[i] += p * v[j * ldkv + i];
-    }
+    for (std::int64_t j = 0; j < len; ++j)
+      for (std::int64_t i = 0; i < d; ++i) o[i] += s[j] * v[j * ldkv + i];
   }
 }
 

@@ -55,9 +55,12 @@ void attention_exp_avx512(const float* x, std::int64_t n, float* y);
 
 // The causal softmax of a block of prompt score rows: row t (of `rows`, at s + t * ld) has
 // len0 + t scores, multiplied by `scale` and turned into probabilities in place; the rest of the
-// row up to `keys` is set to 0. The AVX-512 one uses the vector exp above.
+// row up to `keys` is set to 0. The portable loop (std::exp, sums in order) and the AVX-512 one
+// (the vector exp above, sums over lanes).
 using SoftmaxRows = void (*)(float* s, std::int64_t ld, std::int64_t rows, std::int64_t len0,
                              std::int64_t keys, float scale);
+void attention_softmax_rows_scalar(float* s, std::int64_t ld, std::int64_t rows, std::int64_t len0,
+                                   std::int64_t keys, float scale);
 void attention_softmax_rows_avx512(float* s, std::int64_t ld, std::int64_t rows, std::int64_t len0,
                                    std::int64_t keys, float scale);
 
