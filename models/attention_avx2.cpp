@@ -1,6 +1,7 @@
 // Attention of one head over a block of queries with Eigen (AVX2 + FMA): S = Q K^T * scale, causal
 // softmax per row (softmax_rows: the portable loop or the AVX-512 one), O = P V. The shapes
-// depend only on (n, pos0, d), never on the thread count.
+// depend only on (n, pos0, d), never on the thread count. Used without AVX-512, and with it for
+// head dimensions outside avx512_attention_dim (models/ops.h).
 #include <Eigen/Core>
 #include <cmath>
 #include <cstdint>

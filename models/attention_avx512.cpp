@@ -1,28 +1,34 @@
-// Attention for one query (a decode step, or a prompt run with -b 1), AVX-512F; and the causal
-// softmax of the general path's score rows (attention_softmax_rows_avx512: in a 2B-4T pp512 it
-// made the whole prompt 1.07-1.11x faster at 2 threads than the scalar loop with expf).
+// Attention on AVX-512F for the head dimensions of avx512_attention_dim (models/ops.h): decode
+// steps, prompts, and the causal softmax of the general path's score rows
+// (attention_softmax_rows_avx512, used for other head dimensions: in a 2B-4T pp512 it made the
+// whole prompt 1.07-1.11x faster at 2 threads than the scalar loop with expf).
 //
-// The general path (attention_avx2.cpp: Eigen products, then a softmax) spends a single
-// query's time on set-up and scalar exps, and every head reads its kv head's K and V rows again.
-// Here, for the head dimensions of one_query_attention_dim (models/ops.h), the query heads that
-// share a kv head run together (up to four), so each K and V row is read once for all of them
-// (and models/ops.cpp gives each thread whole kv groups when it can):
-//  - scores: 16 accumulators (16 / H keys x H heads), each over the head dimension in order, the
+// One routine (attention_rows_avx512) runs up to four query rows against one kv head at once, so
+// each K and V row is read once for all of them: in a decode step the query heads that share the
+// kv head (models/ops.cpp gives each thread whole kv groups when it can), in a prompt four
+// consecutive tokens of one head, each seeing its own causal prefix of the keys.
+//  - scores: 16 accumulators (16 / H keys x H rows), each over the head dimension in order, the
 //    16 sums brought into one vector by a fixed tree of in-lane adds and shuffles (sum_lanes_16);
-//  - softmax of each head's scores with a vector exp (exp_nonpositive), max and sum over lanes in
+//  - softmax of each row's scores with a vector exp (exp_nonpositive), max and sum over lanes in
 //    a fixed order;
-//  - out = sum_j p_j v_j in key order, the output dimensions in passes of at most 16 accumulators.
-// A head's arithmetic is the same whichever heads run with it and on whichever thread, so results
-// do not depend on the thread count; they differ from the general path in float rounding only
+//  - out = sum_j p_j v_j in key order, the output dimensions in passes of at most 16 accumulators;
+//    a row's keys past its own prefix (in a prompt's bundle) have p_j = 0, which adds nothing.
+// A row's arithmetic is the same whichever rows run with it and on whichever thread, so results
+// do not depend on the thread count, and a prompt's token gets the same bits as its decode step;
+// they differ from the general path (attention_avx2.cpp: Eigen products) in float rounding only
 // (tests/test_e2e.cpp, Attention.*).
 //
-// Measured (2B-4T shapes: 20 heads, 5 kv heads, d = 128, context 256, one query; the old path is
-// TRITBENCH_ISA=avx2), per layer: K and V in cache (the same layer again) 91 -> 26 us at 1 thread,
-// 56 -> 15 and 47 -> 13 us at 2 threads; from DRAM (200 layers' caches in turn) 118 -> 98 us at 1
-// thread, 94 -> 62 and 146 -> 49 us at 2. In a 2B-4T prompt at -b 1 (512 tokens, 2 threads,
-// timers around attention(), old and new binaries alternating three times) attention took 3.69 /
-// 4.34 / 3.96 -> 1.56 / 1.75 / 1.73 ms per token, the whole token 14.9 / 15.7 / 15.7 -> 11.6 /
-// 13.1 / 11.9 ms.
+// Measured, decode (2B-4T shapes: 20 heads, 5 kv heads, d = 128, context 256, one query; the old
+// path is TRITBENCH_ISA=avx2), per layer: K and V in cache (the same layer again) 91 -> 26 us at 1
+// thread, 56 -> 15 and 47 -> 13 us at 2 threads; from DRAM (200 layers' caches in turn) 118 -> 98
+// us at 1 thread, 94 -> 62 and 146 -> 49 us at 2. In a 2B-4T prompt at -b 1 (512 tokens, 2
+// threads, timers around attention(), old and new binaries alternating three times) attention
+// took 3.69 / 4.34 / 3.96 -> 1.56 / 1.75 / 1.73 ms per token, the whole token 14.9 / 15.7 / 15.7
+// -> 11.6 / 13.1 / 11.9 ms.
+// Measured, prompt (2B-4T, 512 tokens from an empty cache, one layer's 20 heads on one thread,
+// against the Eigen products with the AVX-512 softmax, alternating in one process, 5 rounds):
+// 18.5-20.6 -> 11.6-11.9 ms, 1.59-1.78x. Whole pp512 (2B-4T, i2r_4s, old and new binaries
+// alternating): 2 threads 1.01-1.16x, median 1.09x (5 pairs); 1 thread 1.03-1.10x (3 pairs).
 #include <immintrin.h>
 
 #include <cstdint>
@@ -77,6 +83,15 @@ inline float exp_shifted(float* s, std::int64_t len) {
   return 1.0f / _mm512_reduce_add_ps(sum);
 }
 
+// s[0, len) *= c.
+inline void scale_row(float* s, std::int64_t len, float c) {
+  const __m512 m = _mm512_set1_ps(c);
+  std::int64_t j = 0;
+  for (; j + 16 <= len; j += 16) _mm512_storeu_ps(s + j, _mm512_mul_ps(_mm512_loadu_ps(s + j), m));
+  const __mmask16 tail = static_cast<__mmask16>((1u << (len - j)) - 1);
+  _mm512_mask_storeu_ps(s + j, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, s + j), m));
+}
+
 // Lane i of the result = the sum of the 16 lanes of a[i].
 inline __m512 sum_lanes_16(const __m512 (&a)[16]) {
   __m512 b[8], c[4];
@@ -109,12 +124,14 @@ constexpr int chunks_per_pass(int C, int H) {
   return best;
 }
 
-// H query heads (1, 2 or 4) that share one kv head, one query each: q[i], out[i] and scores
-// s + i * ls for head i; ls >= len rounded up to 16. Each K and V row is read once for all H
-// heads. C = d / 16.
+// H query rows (1, 2 or 4) against one kv head: q + i * ldq, out + i * ldo and scores s + i * ls
+// for row i; ls >= len rounded up to 16. Row i sees the first len - causal * (H - 1 - i) keys:
+// causal = 0 for query heads of one token (a decode step), 1 for consecutive tokens of one head (a
+// prompt). Each K and V row is read once for all H rows. C = d / 16.
 template <int C, int H>
 void heads(const float* q, std::int64_t ldq, const float* k, const float* v, std::int64_t len,
-           std::int64_t ldkv, float* out, std::int64_t ldo, float* s, std::int64_t ls) {
+           std::int64_t causal, std::int64_t ldkv, float* out, std::int64_t ldo, float* s,
+           std::int64_t ls) {
   constexpr int KB = 16 / H;  // keys per block: KB keys x H heads = 16 accumulators
   const float scale = 1.0f / __builtin_sqrtf(static_cast<float>(16 * C));
   // Scores. Accumulator h * KB + i is head h, key j0 + i; keys past the end read the last key
@@ -151,9 +168,13 @@ void heads(const float* q, std::int64_t ldq, const float* k, const float* v, std
       _mm_storeu_ps(s + 3 * ls + j0, _mm512_extractf32x4_ps(sums, 3));
     }
   }
-  // Softmax of each head's scores; p_j = e_j * inv[h] is formed in the V pass.
-  float inv[H];
-  for (int h = 0; h < H; ++h) inv[h] = exp_shifted(s + h * ls, len);
+  // Softmax of each row's scores: p_j = e_j * inv, in place. The V pass runs over all len keys:
+  // the keys past a row's own length get p = 0.
+  for (int h = 0; h < H; ++h) {
+    const std::int64_t own = len - causal * (H - 1 - h);
+    scale_row(s + h * ls, own, exp_shifted(s + h * ls, own));
+    for (std::int64_t j = own; j < len; ++j) s[h * ls + j] = 0;
+  }
   // out = sum_j p_j v_j, CP chunks of every head per pass over the keys.
   constexpr int CP = chunks_per_pass(C, H);
   for (int c0 = 0; c0 < C; c0 += CP) {
@@ -166,7 +187,7 @@ void heads(const float* q, std::int64_t ldq, const float* k, const float* v, std
       const float* vj = v + j * ldkv + 16 * c0;
 #pragma GCC unroll 4
       for (int h = 0; h < H; ++h) {
-        const __m512 p = _mm512_set1_ps(s[h * ls + j] * inv[h]);
+        const __m512 p = _mm512_set1_ps(s[h * ls + j]);
 #pragma GCC unroll 16
         for (int c = 0; c < CP; ++c)
           o[h][c] = _mm512_fmadd_ps(p, _mm512_loadu_ps(vj + 16 * c), o[h][c]);
@@ -181,36 +202,38 @@ void heads(const float* q, std::int64_t ldq, const float* k, const float* v, std
 
 template <int C>
 void heads_of(int H, const float* q, std::int64_t ldq, const float* k, const float* v,
-              std::int64_t len, std::int64_t ldkv, float* out, std::int64_t ldo, float* s,
-              std::int64_t ls) {
-  if (H == 4) return heads<C, 4>(q, ldq, k, v, len, ldkv, out, ldo, s, ls);
-  if (H == 2) return heads<C, 2>(q, ldq, k, v, len, ldkv, out, ldo, s, ls);
-  heads<C, 1>(q, ldq, k, v, len, ldkv, out, ldo, s, ls);
+              std::int64_t len, std::int64_t causal, std::int64_t ldkv, float* out,
+              std::int64_t ldo, float* s, std::int64_t ls) {
+  if (H == 4) return heads<C, 4>(q, ldq, k, v, len, causal, ldkv, out, ldo, s, ls);
+  if (H == 2) return heads<C, 2>(q, ldq, k, v, len, causal, ldkv, out, ldo, s, ls);
+  heads<C, 1>(q, ldq, k, v, len, causal, ldkv, out, ldo, s, ls);
 }
 
 }  // namespace
 
-void attention_heads1_avx512(int n_heads, const float* q, std::int64_t ldq, const float* k,
-                             const float* v, std::int64_t len, std::int64_t ldkv, std::int64_t d,
-                             float* out, std::int64_t ldo, float* scores) {
+void attention_rows_avx512(std::int64_t rows, const float* q, std::int64_t ldq, const float* k,
+                           const float* v, std::int64_t len, std::int64_t causal, std::int64_t ldkv,
+                           std::int64_t d, float* out, std::int64_t ldo, float* scores) {
   const std::int64_t ls = (len + 15) / 16 * 16;
-  // Bundles of 4, 2 and 1 heads: each head's arithmetic is the same in any of them.
-  for (int done = 0; done < n_heads;) {
-    const int H = n_heads - done >= 4 ? 4 : n_heads - done >= 2 ? 2 : 1;
+  // Bundles of 4, 2 and 1 rows: each row's arithmetic is the same in any of them (a bundle runs
+  // over the keys of its last row; the others' extra keys get p = 0, which adds exactly nothing).
+  for (std::int64_t done = 0; done < rows;) {
+    const int H = rows - done >= 4 ? 4 : rows - done >= 2 ? 2 : 1;
+    const std::int64_t lb = len - causal * (rows - done - H);
     const float* qb = q + done * ldq;
     float* ob = out + done * ldo;
-    switch (d) {  // one of one_query_attention_dim's (models/ops.h)
+    switch (d) {  // one of avx512_attention_dim's (models/ops.h)
       case 64:
-        heads_of<4>(H, qb, ldq, k, v, len, ldkv, ob, ldo, scores, ls);
+        heads_of<4>(H, qb, ldq, k, v, lb, causal, ldkv, ob, ldo, scores, ls);
         break;
       case 96:
-        heads_of<6>(H, qb, ldq, k, v, len, ldkv, ob, ldo, scores, ls);
+        heads_of<6>(H, qb, ldq, k, v, lb, causal, ldkv, ob, ldo, scores, ls);
         break;
       case 128:
-        heads_of<8>(H, qb, ldq, k, v, len, ldkv, ob, ldo, scores, ls);
+        heads_of<8>(H, qb, ldq, k, v, lb, causal, ldkv, ob, ldo, scores, ls);
         break;
       default:
-        heads_of<16>(H, qb, ldq, k, v, len, ldkv, ob, ldo, scores, ls);
+        heads_of<16>(H, qb, ldq, k, v, lb, causal, ldkv, ob, ldo, scores, ls);
         break;
     }
     done += H;
@@ -219,20 +242,12 @@ void attention_heads1_avx512(int n_heads, const float* q, std::int64_t ldq, cons
 
 void attention_softmax_rows_avx512(float* s, std::int64_t ld, std::int64_t rows, std::int64_t len0,
                                    std::int64_t keys, float scale) {
-  const __m512 sc = _mm512_set1_ps(scale);
   for (std::int64_t t = 0; t < rows; ++t) {
     float* r = s + t * ld;
     const std::int64_t len = len0 + t;
-    std::int64_t j = 0;
-    for (; j + 16 <= len; j += 16)
-      _mm512_storeu_ps(r + j, _mm512_mul_ps(_mm512_loadu_ps(r + j), sc));
-    const __mmask16 tail = static_cast<__mmask16>((1u << (len - j)) - 1);
-    _mm512_mask_storeu_ps(r + j, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, r + j), sc));
-    const __m512 inv = _mm512_set1_ps(exp_shifted(r, len));
-    for (j = 0; j + 16 <= len; j += 16)
-      _mm512_storeu_ps(r + j, _mm512_mul_ps(_mm512_loadu_ps(r + j), inv));
-    _mm512_mask_storeu_ps(r + j, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, r + j), inv));
-    for (j = len; j < keys; ++j) r[j] = 0;  // causal mask
+    scale_row(r, len, scale);
+    scale_row(r, len, exp_shifted(r, len));
+    for (std::int64_t j = len; j < keys; ++j) r[j] = 0;  // causal mask
   }
 }
 

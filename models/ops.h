@@ -31,12 +31,13 @@ class Rope {
 //   out[t][h] = softmax_j(q[t][h] . k[j][h/g] / sqrt(d)) v[j][h/g]   for j <= pos0 + t
 // q: [n x heads*d]; k_cache, v_cache: [>= pos0+n x kv_heads*d] (the new tokens already stored);
 // out: [n x heads*d]. Heads are split across the pool; results do not depend on the thread count.
-// One query (n = 1) with AVX-512 and a head dimension of one_query_attention_dim's takes a path of
-// its own (models/attention_avx512.cpp), equal to the general one up to float rounding; with
-// AVX-512 a prompt's softmax runs on vectors (attention_softmax_rows_avx512). `cap` lowers the ISA
-// level these choices may use (tests run each path on one machine).
-// `scratch` holds each worker's scores (n x pos0+n floats, for one query 4 x pos0+1 rounded up to
-// 16 floats: up to four heads at once; a cache-line-aligned slice per thread);
+// With AVX-512 and a head dimension of avx512_attention_dim's, both a decode step and a prompt take
+// the path of models/attention_avx512.cpp, equal to the general one (Eigen products) up to float
+// rounding, and a prompt's token gets the bits its decode step would; with AVX-512 and another
+// head dimension, the general path's softmax runs on vectors (attention_softmax_rows_avx512).
+// `cap` lowers the ISA level these choices may use (tests run each path on one machine).
+// `scratch` holds each worker's scores (the AVX-512 path: 4 x pos0+n rounded up to 16 floats, for
+// up to four query rows at once; else n x pos0+n floats; a cache-line-aligned slice per thread);
 // it is owned by the caller and grown here, on the calling thread, only when a larger batch,
 // context or pool needs it. (It was a thread_local once: LeakSanitizer reported it at exit, and a
 // buffer that outlives its model is a leak in a long benchmark process anyway.)
@@ -45,11 +46,11 @@ void attention(const float* q, const float* k_cache, const float* v_cache, std::
                float* out, ThreadPool& pool, std::vector<float>& scratch,
                Isa cap = Isa::kAvx512Vbmi);
 
-inline bool one_query_attention_dim(std::int64_t d) {
+inline bool avx512_attention_dim(std::int64_t d) {
   return d == 64 || d == 96 || d == 128 || d == 256;
 }
 
-// The vector exp of the one-query AVX-512 attention (models/attention_avx512.cpp), for x <= 0:
+// The vector exp of the AVX-512 attention (models/attention_avx512.cpp), for x <= 0:
 // y[i] = e^x[i]. Exposed for tests; only on a CPU where isa_runnable(Isa::kAvx512).
 void attention_exp_avx512(const float* x, std::int64_t n, float* y);
 

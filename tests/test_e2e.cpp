@@ -369,12 +369,46 @@ void check_attention(std::int64_t n, std::int64_t pos0, std::int64_t kv_heads, s
 }
 }  // namespace
 
-// A prompt (causal): lengths around the general path's blocks of 64 queries, from an empty cache
-// and after 37 positions; two kv heads of two query heads each.
+// A prompt (causal): lengths around the Eigen path's blocks of 64 queries and the AVX-512 path's
+// bundles of four, from an empty cache and after 37 positions; two kv heads of two query heads
+// each. Head dimensions: the AVX-512 path's (64, 128) and one it leaves to the Eigen path (80).
 TEST(Attention, PromptBlocksMatchDoublePrecisionOnEveryThreadCount) {
   std::vector<float> scratch;
-  for (std::int64_t pos0 : {0, 37})
-    for (std::int64_t n : {2, 63, 64, 65, 150}) check_attention(n, pos0, 2, 2, 64, scratch);
+  for (std::int64_t d : {64, 128, 80})
+    for (std::int64_t pos0 : {0, 37})
+      for (std::int64_t n : {2, 3, 5, 63, 64, 65, 150}) check_attention(n, pos0, 2, 2, d, scratch);
+}
+
+// With AVX-512, a prompt's token gets the same bits as a decode step at its position would (both
+// run attention_rows_avx512; a prompt bundles tokens of a head, a decode step heads of a token), so
+// a prompt run at -b 1 and one in a single batch see the same attention.
+TEST(Attention, PromptRowsEqualDecodeStepsWithAvx512) {
+  if (!isa_runnable(Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 here";
+  std::vector<float> scratch;
+  for (std::int64_t d : {64, 96, 128, 256})
+    for (auto [n, pos0] : {std::pair<std::int64_t, std::int64_t>{7, 0}, {6, 37}, {33, 20}}) {
+      const std::int64_t kv_heads = 2, heads = 6, ld = kv_heads * d, ctx = pos0 + n;
+      std::vector<float> q(static_cast<std::size_t>(n * heads * d)),
+          k(static_cast<std::size_t>(ctx * ld)), v(k.size());
+      for (std::size_t i = 0; i < q.size(); ++i) q[i] = std::sin(0.3f * static_cast<float>(i));
+      for (std::size_t i = 0; i < k.size(); ++i) {
+        k[i] = std::cos(0.23f * static_cast<float>(i)) * 2.0f;
+        v[i] = std::sin(0.11f * static_cast<float>(i) + 1.0f);
+      }
+      ThreadPool pool(2);
+      std::vector<float> prompt(q.size(), -7.0f), step(static_cast<std::size_t>(heads * d));
+      models::attention(q.data(), k.data(), v.data(), n, pos0, heads, kv_heads, d, prompt.data(),
+                        pool, scratch);
+      for (std::int64_t t = 0; t < n; ++t) {
+        const std::size_t row = static_cast<std::size_t>(t * heads * d);
+        models::attention(q.data() + row, k.data(), v.data(), 1, pos0 + t, heads, kv_heads, d,
+                          step.data(), pool, scratch);
+        ASSERT_EQ(std::vector<float>(prompt.begin() + static_cast<std::ptrdiff_t>(row),
+                                     prompt.begin() + static_cast<std::ptrdiff_t>(row) + heads * d),
+                  step)
+            << "d " << d << " n " << n << " pos0 " << pos0 << " token " << t;
+      }
+    }
 }
 
 // One query (a decode step). Covers the AVX-512 path's head dimensions (64, 96, 128, 256) and one
@@ -389,7 +423,7 @@ TEST(Attention, OneQueryMatchesDoublePrecisionOnEveryThreadCount) {
         check_attention(1, ctx - 1, kv_heads, group, d, scratch);
 }
 
-// The one-query path's exp for x <= 0: within 2 ulp of std::exp wherever that is a normal float,
+// The AVX-512 attention's exp for x <= 0: within 2 ulp of std::exp wherever that is a normal float,
 // 0 or a denormal below it, exactly 1 at 0.
 TEST(Attention, VectorExpIsWithinTwoUlp) {
   if (!isa_runnable(Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 here";
