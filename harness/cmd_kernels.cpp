@@ -101,8 +101,10 @@ unless --hot. Each result is also given as a percentage of this machine's roofli
 (`tritbench sysinfo --roofline`, measured once and saved): 'mem' rows are bound by the read
 bandwidth (cold GEMV), 'cpu' rows by the int8 multiply-add peak of the kernel's ISA.
 
-  --quick        the 2B-4T GEMV shapes, weights in cache, 1 and 2 threads, exact kernels,
-                 next to bitnet.cpp's figures for this machine class (results/anchors/)
+  --quick        the 2B-4T GEMV shapes, weights in cache, 1 and 2 threads: the naive oracle,
+                 the I2_S rows (bitnet.cpp's format) and i2r__avx512vnni (the fastest exact
+                 in-cache GEMV here), next to bitnet.cpp's figures for this machine class
+                 (results/anchors/); -k picks other rows
   -k KERNELS     names, families or globs (default: all runnable rows)
   --shapes LIST  model presets (2b4t, large, 3b, 8b, falcon3-7b, 100b, ...) or MxK (default: 2b4t)
   -b BATCH       tokens per call, list or range (default: 1)
@@ -139,7 +141,8 @@ examples:
     return 0;
   }
   const bool quick = args.has("--quick");
-  const auto kernels = resolve_kernel_list(args.get("-k", quick ? "naive,i2s__*" : "all"));
+  const auto kernels =
+      resolve_kernel_list(args.get("-k", quick ? "naive,i2s__*,i2r__avx512vnni" : "all"));
   const auto shapes = sweep::parse_shapes(args.get("--shapes", "2b4t"));
   const auto batches = args.ints("-b", "1", 1, 1 << 16);
   const auto threads = args.ints("-t", quick ? "1,2" : "1", 1, 1024);
