@@ -12,7 +12,8 @@
 //  - softmax of each row's scores with a vector exp (exp_nonpositive), max and sum over lanes in
 //    a fixed order;
 //  - out = sum_j p_j v_j in key order, the output dimensions in passes of at most 16 accumulators;
-//    a row's keys past its own prefix (in a prompt's bundle) have p_j = 0, which adds nothing.
+//    a row's keys past its own prefix (in a prompt's bundle) have p_j = 0, which adds nothing
+//    (V is finite).
 // A row's arithmetic is the same whichever rows run with it and on whichever thread, so results
 // do not depend on the thread count, and a prompt's token gets the same bits as its decode step;
 // they differ from the general path (attention_avx2.cpp: Eigen products) in float rounding only
@@ -216,7 +217,8 @@ void attention_rows_avx512(std::int64_t rows, const float* q, std::int64_t ldq, 
                            std::int64_t d, float* out, std::int64_t ldo, float* scores) {
   const std::int64_t ls = (len + 15) / 16 * 16;
   // Bundles of 4, 2 and 1 rows: each row's arithmetic is the same in any of them (a bundle runs
-  // over the keys of its last row; the others' extra keys get p = 0, which adds exactly nothing).
+  // over the keys of its last row; the others' extra keys get p = 0, which leaves their sums as
+  // they were, V being finite).
   for (std::int64_t done = 0; done < rows;) {
     const int H = rows - done >= 4 ? 4 : rows - done >= 2 ? 2 : 1;
     const std::int64_t lb = len - causal * (rows - done - H);
