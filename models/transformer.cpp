@@ -89,19 +89,6 @@ void Transformer::linear(const PackedWeights& w, const QuantizedBatch& a, float*
   gemm_f32(w, ws_, y, w.M, pool_);
 }
 
-template <class F>
-void Transformer::per_token(std::int64_t n, const F& f) {
-  const int T = pool_->size();
-  if (n < 2 || T == 1) {
-    f(std::int64_t{0}, n);
-    return;
-  }
-  pool_->run([&](int t) {
-    const std::int64_t t0 = split_start(n, T, 1, t), t1 = split_start(n, T, 1, t + 1);
-    if (t0 < t1) f(t0, t1);
-  });
-}
-
 void Transformer::forward(const std::int32_t* tokens, std::int64_t n, float* logits) {
   const ModelConfig& c = cfg_;
   if (pos_ + n > ctx_)
@@ -125,6 +112,9 @@ void Transformer::forward(const std::int32_t* tokens, std::int64_t n, float* log
                                   std::to_string(c.vocab) + ")");
     embd_.row_to_float(tokens[t], x_.data() + t * H);
   }
+  // Per-token work (norms, rope, GLU, residual adds, activation quantization) is split by tokens
+  // over the pool (for_ranges): each token's arithmetic is the same on any thread, and one token
+  // (decoding) stays on the caller.
   // Each token's residual add, over the tokens [t0, t1).
   auto add_into_x = [&](std::int64_t t0, std::int64_t t1) {
     for (std::int64_t i = t0 * H; i < t1 * H; ++i) x_[i] += h_[i];
@@ -132,7 +122,7 @@ void Transformer::forward(const std::int32_t* tokens, std::int64_t n, float* log
   // rmsnorm of each token's row of `width` floats at src into dst (in place when they are equal).
   auto norm_rows = [&](const float* src, float* dst, std::int64_t width,
                        const std::vector<float>& w) {
-    per_token(n, [&](std::int64_t t0, std::int64_t t1) {
+    for_ranges(pool_, n, [&](std::int64_t t0, std::int64_t t1) {
       for (std::int64_t t = t0; t < t1; ++t)
         rmsnorm(src + t * width, w.data(), width, c.eps, dst + t * width);
     });
@@ -146,7 +136,7 @@ void Transformer::forward(const std::int32_t* tokens, std::int64_t n, float* log
       float* y[] = {q_.data(), k_.data(), v_.data()};
       gemm_f32_multi(w, qa_, ws_, y, pool_);
     }
-    per_token(n, [&](std::int64_t t0, std::int64_t t1) {
+    for_ranges(pool_, n, [&](std::int64_t t0, std::int64_t t1) {
       for (std::int64_t t = t0; t < t1; ++t) {
         rope_.apply(q_.data() + t * Q, c.heads, pos_ + t);
         rope_.apply(k_.data() + t * KV, c.kv_heads, pos_ + t);
@@ -159,7 +149,7 @@ void Transformer::forward(const std::int32_t* tokens, std::int64_t n, float* log
     if (c.sub_norms) norm_rows(att_.data(), att_.data(), Q, L.attn_sub_norm);
     reference::quantize_activations(att_.data(), n, Q, Q, qa_, pool_);
     linear(L.wo, qa_, h_.data());
-    per_token(n, add_into_x);
+    for_ranges(pool_, n, add_into_x);
     // Feed-forward block.
     norm_rows(x_.data(), h_.data(), H, L.ffn_norm);
     reference::quantize_activations(h_.data(), n, H, H, qa_, pool_);
@@ -168,7 +158,7 @@ void Transformer::forward(const std::int32_t* tokens, std::int64_t n, float* log
       float* y[] = {g_.data(), u_.data()};
       gemm_f32_multi(w, qa_, ws_, y, pool_);
     }
-    per_token(n, [&](std::int64_t t0, std::int64_t t1) {
+    for_ranges(pool_, n, [&](std::int64_t t0, std::int64_t t1) {
       float* g = g_.data() + t0 * F;
       const float* u = u_.data() + t0 * F;
       if (c.act == Activation::kReluSquared) {
@@ -180,7 +170,7 @@ void Transformer::forward(const std::int32_t* tokens, std::int64_t n, float* log
     if (c.sub_norms) norm_rows(g_.data(), g_.data(), F, L.ffn_sub_norm);
     reference::quantize_activations(g_.data(), n, F, F, qa_, pool_);
     linear(L.wdown, qa_, h_.data());
-    per_token(n, add_into_x);
+    for_ranges(pool_, n, add_into_x);
   }
   pos_ += n;
   if (logits) {

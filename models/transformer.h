@@ -58,10 +58,6 @@ class Transformer {
   // Runs tokens [0, n) of the batch at positions pos_.. through all layers; logits of the last one.
   void forward(const std::int32_t* tokens, std::int64_t n, float* logits);
   void linear(const PackedWeights& w, const QuantizedBatch& a, float* y);
-  // f(t0, t1) over the tokens [0, n) of a prompt block, split over the pool's threads (each token's
-  // arithmetic is the same on any thread); one token (decoding) runs on the caller.
-  template <class F>
-  void per_token(std::int64_t n, const F& f);
 
   ModelConfig cfg_;
   const KernelInfo* kernel_;

@@ -64,16 +64,10 @@ void quantize_activations(const float* x, std::int64_t N, std::int64_t K, std::i
   out.reset(N, K);
   static const bool simd = isa_runnable(Isa::kAvx512);
   const auto row = simd ? quantize_row_avx512 : quantize_row_scalar;
-  auto rows = [&](std::int64_t n0, std::int64_t n1) {
+  for_ranges(pool, N, [&](std::int64_t n0, std::int64_t n1) {
     for (std::int64_t n = n0; n < n1; ++n)
       row(x + n * ldx, K, out.row(n), &out.scale[n], &out.sum[n]);
-  };
-  if (pool && pool->size() > 1 && N > 1) {
-    const int T = pool->size();
-    pool->run([&](int t) { rows(split_start(N, T, 1, t), split_start(N, T, 1, t + 1)); });
-  } else {
-    rows(0, N);
-  }
+  });
   out.x = x;
   out.ldx = ldx;
 }

@@ -3,12 +3,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
 #include "kernels/aligned.h"
-
 #include "kernels/cpu/cpu.h"
 #include "kernels/runtime/thread_pool.h"
 
@@ -73,6 +73,25 @@ TEST(ThreadPool, SmallAndLargeFunctorsSeeTheirCaptures) {
     const std::vector<std::int64_t> v{rep, 7};  // not trivially copyable: by pointer
     pool.run([o, v](int i) { o[i] = v[0] * v[1] + i; });
     for (int i = 0; i < 3; ++i) ASSERT_EQ(out[i], 7 * rep + i);
+  }
+}
+
+// for_ranges visits each index of [0, n) exactly once, in ranges of at least one index, with or
+// without a pool.
+TEST(ThreadPool, ForRangesCoversEachIndexOnce) {
+  for (int threads : {0, 1, 2, 3}) {
+    std::unique_ptr<ThreadPool> pool = threads ? std::make_unique<ThreadPool>(threads) : nullptr;
+    for (std::int64_t n : {0, 1, 2, 5, 17}) {
+      std::vector<std::atomic<int>> seen(static_cast<std::size_t>(n));
+      std::atomic<int> empty{0};
+      for_ranges(pool.get(), n, [&](std::int64_t i0, std::int64_t i1) {
+        if (i0 >= i1 && n > 0) ++empty;
+        for (std::int64_t i = i0; i < i1; ++i) ++seen[static_cast<std::size_t>(i)];
+      });
+      for (std::int64_t i = 0; i < n; ++i)
+        EXPECT_EQ(seen[static_cast<std::size_t>(i)], 1) << "threads " << threads << " n " << n;
+      EXPECT_EQ(empty, 0) << "threads " << threads << " n " << n;
+    }
   }
 }
 

@@ -108,4 +108,19 @@ inline std::int64_t split_start(std::int64_t M, int parts, std::int64_t multiple
   return std::min(M, units * i / parts * multiple);
 }
 
+// Calls f(i0, i1) over [0, n) cut into pool->size() contiguous ranges (split_start with multiple
+// 1), range t on thread t; on the caller alone without a pool, with one thread, or for n < 2.
+template <class F>
+void for_ranges(ThreadPool* pool, std::int64_t n, const F& f) {
+  const int T = pool ? pool->size() : 1;
+  if (T == 1 || n < 2) {
+    f(std::int64_t{0}, n);
+    return;
+  }
+  pool->run([&f, n, T](int t) {
+    const std::int64_t i0 = split_start(n, T, 1, t), i1 = split_start(n, T, 1, t + 1);
+    if (i0 < i1) f(i0, i1);
+  });
+}
+
 }  // namespace tritbench
