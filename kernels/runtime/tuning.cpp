@@ -72,14 +72,11 @@ auto key_of(const TuningEntry& e) {
 
 const TuningEntry* TuningTable::find(std::string_view kernel, std::int64_t M, std::int64_t K,
                                      std::int64_t N, int threads, bool hot) const {
-  TuningEntry want;
-  want.kernel = std::string(kernel);
-  want.shape_class = shape_class(M, K);
-  want.batch_class = batch_class(N);
-  want.threads = threads;
-  want.hot = hot;
+  const std::string sc = shape_class(M, K);
+  const std::int64_t bc = batch_class(N);
+  const auto want = std::tie(kernel, sc, bc, threads, hot);
   for (const auto& e : entries)
-    if (key_of(e) == key_of(want)) return &e;
+    if (key_of(e) == want) return &e;
   return nullptr;
 }
 
