@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -92,6 +93,34 @@ TEST(ThreadPool, ForRangesCoversEachIndexOnce) {
         EXPECT_EQ(seen[static_cast<std::size_t>(i)], 1) << "threads " << threads << " n " << n;
       EXPECT_EQ(empty, 0) << "threads " << threads << " n " << n;
     }
+  }
+}
+
+// record_tasks: each task's stamps bracket that task's own work (task i busy for (i + 1) ms) and
+// lie within the run; once stopped, runs write nothing. A pool of one thread stamps too.
+TEST(ThreadPool, RecordTasksStampsEachTaskOnItsThread) {
+  for (int n : {1, 3}) {
+    ThreadPool pool(n);
+    std::vector<ThreadPool::TaskStamp> st(static_cast<std::size_t>(n));
+    pool.record_tasks(st.data());
+    const std::int64_t before = ThreadPool::now_ns();
+    pool.run([](int i) {
+      const std::int64_t until = ThreadPool::now_ns() + (i + 1) * 1000000;
+      while (ThreadPool::now_ns() < until) {
+      }
+    });
+    const std::int64_t after = ThreadPool::now_ns();
+    for (int i = 0; i < n; ++i) {
+      SCOPED_TRACE(testing::Message() << "pool " << n << " task " << i);
+      EXPECT_GE(st[i].start_ns, before);
+      EXPECT_GE(st[i].end_ns - st[i].start_ns, (i + 1) * 1000000);
+      EXPECT_LE(st[i].end_ns, after);
+    }
+    pool.record_tasks(nullptr);
+    std::fill(st.begin(), st.end(), ThreadPool::TaskStamp{});
+    pool.run([](int) {});
+    for (const auto& x : st)
+      EXPECT_EQ(x.start_ns + x.end_ns, 0) << "pool " << n << ": stopped, yet stamped";
   }
 }
 

@@ -45,8 +45,19 @@ void ThreadPool::record_error() {
   if (!error_) error_ = std::current_exception();
 }
 
+void ThreadPool::run_task(int i) {
+  TaskStamp* st = stamps_ ? stamps_ + i : nullptr;
+  if (st) st->start_ns = now_ns();
+  try {
+    job_.thunk(job_.fn, i);
+  } catch (...) {
+    record_error();
+  }
+  if (st) st->end_ns = now_ns();
+}
+
 void ThreadPool::run_impl(Thunk thunk, const void* fn, std::size_t bytes) {
-  if (n_threads_ == 1) {
+  if (n_threads_ == 1 && !stamps_) {
     thunk(fn, 0);
     return;
   }
@@ -61,11 +72,7 @@ void ThreadPool::run_impl(Thunk thunk, const void* fn, std::size_t bytes) {
     { std::lock_guard<std::mutex> lock(mu_); }
     cv_.notify_all();
   }
-  try {
-    thunk(job_.fn, 0);
-  } catch (...) {
-    record_error();
-  }
+  run_task(0);
   for (int i = 1; i < n_threads_; ++i)
     for (int spin = 0; done_[i].generation.load(std::memory_order_acquire) != g; ++spin) backoff(spin);
   if (error_) std::rethrow_exception(error_);
@@ -92,11 +99,7 @@ void ThreadPool::worker(int index) {
     }
     seen = g;
     if (job_.stop) return;
-    try {
-      job_.thunk(job_.fn, index);
-    } catch (...) {
-      record_error();
-    }
+    run_task(index);
     done_[index].generation.store(g, std::memory_order_release);
   }
 }

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -30,6 +31,21 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   int size() const { return n_threads_; }
+
+  // Where a run's time goes, for benchmarks that show it (`tritbench kernels --anatomy`): while
+  // recording, run() stamps on thread i, into stamps[i], the steady clock right before and right
+  // after task i. Set between runs; stamps must hold size() entries and outlive the recording
+  // (nullptr stops it). One untaken branch per task otherwise. A pool of one thread stamps too,
+  // but callers with one thread usually skip the pool altogether (for_ranges, the GEMM runtime).
+  struct alignas(64) TaskStamp {  // one line per thread: written by that thread only
+    std::int64_t start_ns = 0, end_ns = 0;
+  };
+  void record_tasks(TaskStamp* stamps) { stamps_ = stamps; }
+  static std::int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
 
   // Bytes of a functor that travel inside the job's cache line (see Job).
   static constexpr std::size_t kInlineBytes = 40;
@@ -63,6 +79,7 @@ class ThreadPool {
     (**static_cast<F* const*>(f))(i);
   }
   void run_impl(Thunk thunk, const void* fn, std::size_t bytes);
+  void run_task(int i);
   void worker(int index);
   void record_error();
 
@@ -83,6 +100,9 @@ class ThreadPool {
   };
 
   int n_threads_;
+  // Read by every task of a run, written only between runs (before the generation that publishes
+  // the run, so a worker that saw the generation sees it): shared in every cache, not a transfer.
+  TaskStamp* stamps_ = nullptr;
   Job job_;
   std::unique_ptr<Done[]> done_;
   // Workers about to block on cv_. The caller reads it after publishing a generation (both
