@@ -45,6 +45,16 @@ std::string pct(const bench::Result& r) {
   return fmt(r.roofline_pct, 0) + (r.roofline_bound == "memory" ? " mem" : " cpu");
 }
 
+// The values of v times scale, fmt'ed with `digits`, separated by sep.
+std::string joined(const std::vector<double>& v, double scale, int digits, const char* sep) {
+  std::string out;
+  for (double x : v) {
+    if (!out.empty()) out += sep;
+    out += fmt(x * scale, digits);
+  }
+  return out;
+}
+
 // Every field of a result as one flat row (Markdown / CSV files): the result, its statistics, the
 // roofline fractions and the environment, so a row stands on its own.
 std::vector<std::string> flat_header() {
@@ -53,15 +63,13 @@ std::vector<std::string> flat_header() {
           "pack_ms", "gops", "weight_gbps", "read_gbps_ceiling", "int8_peak_gops", "pct_of_read_bw",
           "pct_of_int8_peak", "roofline_bound", "roofline_pct", "roofline_pct_best", "read_gbps_now",
           "pct_of_read_now", "read_calls_gbps", "pct_of_read_calls", "cpu_utilization",
-          "weight_copies", "host", "cpu",
+          "weight_copies", "anatomy_calls", "call_median_us", "call_mean_us", "call_p99_us", "tail_pct",
+          "fork_us", "join_us", "imbalance_pct", "task_median_us", "task_p99_us", "slowest_share", "host", "cpu",
           "isa_level", "git_commit", "compiler", "samples_us"};
 }
 std::vector<std::string> flat_row(const bench::Result& r, const nlohmann::json& env) {
-  std::string samples;
-  for (double s : r.gemm.samples) {
-    if (!samples.empty()) samples += ' ';
-    samples += fmt(s * 1e6, 2);
-  }
+  const bench::Anatomy& a = r.anatomy;
+  const bool calls = a.calls > 0, tasks = !a.task_median.empty();
   return {std::string(r.spec.kernel->name), r.kernel_ran, r.isa, std::string(r.spec.kernel->format),
           r.spec.shape, std::to_string(r.spec.M), std::to_string(r.spec.K), std::to_string(r.spec.N),
           std::to_string(r.spec.threads), r.spec.hot ? "hot" : "cold", r.tile.str(), r.spec.tile_source,
@@ -74,10 +82,15 @@ std::vector<std::string> flat_row(const bench::Result& r, const nlohmann::json& 
           r.has_roofline ? fmt(r.roofline_pct_best, 1) : "", r.read_gbps_now > 0 ? fmt(r.read_gbps_now, 2) : "",
           r.read_gbps_now > 0 ? fmt(r.pct_of_read_now, 1) : "", r.read_calls_gbps > 0 ? fmt(r.read_calls_gbps, 2) : "",
           r.read_calls_gbps > 0 ? fmt(r.pct_of_read_calls, 1) : "", fmt(r.cpu_utilization, 2),
-          std::to_string(r.weight_copies),
+          std::to_string(r.weight_copies), calls ? std::to_string(a.calls) : "",
+          calls ? fmt(a.call_median * 1e6, 2) : "", calls ? fmt(a.call_mean * 1e6, 2) : "",
+          calls ? fmt(a.call_p99 * 1e6, 2) : "", calls ? fmt(a.tail_pct(), 1) : "",
+          tasks ? fmt(a.fork_median * 1e6, 2) : "", tasks ? fmt(a.join_median * 1e6, 2) : "",
+          tasks ? fmt(100 * a.imbalance_median, 1) : "", joined(a.task_median, 1e6, 2, " "),
+          joined(a.task_p99, 1e6, 2, " "), joined(a.slowest_share, 1, 2, " "),
           env["host"].get<std::string>(), env["cpu"]["model"].get<std::string>(),
           env["cpu"]["isa_level"].get<std::string>(), env["build"]["git_commit"].get<std::string>(),
-          env["build"]["compiler"].get<std::string>(), samples};
+          env["build"]["compiler"].get<std::string>(), joined(r.gemm.samples, 1e6, 2, " ")};
 }
 
 }  // namespace
@@ -86,12 +99,12 @@ int cmd_kernels(int argc, char** argv) {
   Args args(argc, argv, 2,
             {"-k", "--shapes", "-b", "-t", "-r", "--min-time", "-o", "--out", "--tile", "--tuning"},
             {"--quick", "--hot", "--help", "--no-tuning", "--no-roofline", "--remeasure", "--read-now",
-             "--read-calls"});
+             "--read-calls", "--anatomy"});
   if (args.has("--help")) {
     std::cout << R"(usage: tritbench kernels [--quick] [-k KERNELS] [--shapes LIST] [-b BATCH] [-t THREADS]
                          [-r REPS] [--min-time S] [--hot] [--tile T] [-o md|csv|json|jsonl]
                          [--out FILE] [--tuning FILE | --no-tuning] [--no-roofline] [--remeasure]
-                         [--read-now] [--read-calls]
+                         [--read-now] [--read-calls] [--anatomy]
 
 Times each kernel with Google Benchmark. Three parts of a BitLinear are timed separately: the
 GEMM (kernel + shared epilogue over all rows, split across the threads: the benchmark loop),
@@ -130,6 +143,11 @@ bandwidth (cold GEMV), 'cpu' rows by the int8 multiply-add peak of the kernel's 
                  over read now is what calls of this size keep of a long stream per thread, and
                  %calls what the kernel's loop gets of that. Costs 18 reads of the copies per cold
                  row (measured 0.1 s per row on 640x2560 and 2560x2560 here).
+  --anatomy      also time --min-time seconds of single calls, each thread's task stamped, and
+                 show where a call's time goes: fork (until the last thread started), each
+                 thread's task (medians), join (after the last task ended), and tail%, the share
+                 of the mean call time that slower-than-median calls add (interruptions of a
+                 shared machine land there, and every repetition's figure is a mean)
   -o FORMAT      also write md, csv, json or jsonl (to --out or stdout); md/csv rows carry every
                  field, json/jsonl rows also the environment, samples and roofline
 
@@ -153,6 +171,7 @@ examples:
   std::optional<roofline::ReadProbe> probe;
   if (args.has("--read-now") && !hot) opts.read_now = &probe.emplace();
   opts.read_calls = args.has("--read-calls") && !hot;
+  opts.anatomy = args.has("--anatomy");
   const std::string out_format = args.get("-o");
   if (!out_format.empty() && out_format != "md" && out_format != "csv" && out_format != "json" &&
       out_format != "jsonl")
@@ -207,6 +226,7 @@ examples:
   if (now_column) header.insert(header.end(), {"read now", "%now"});
   const bool calls_column = opts.read_calls;
   if (calls_column) header.insert(header.end(), {"read calls", "%calls"});
+  if (opts.anatomy) header.insert(header.end(), {"fork us", "tasks us", "join us", "tail%"});
   if (quick) header.insert(header.end(), {"bitnet.cpp us", "speedup (min)"});
   Table table(header);
   Table flat(flat_header());
@@ -233,6 +253,14 @@ examples:
     if (calls_column) {
       row.push_back(r.read_calls_gbps > 0 ? fmt(r.read_calls_gbps, 1) : "");
       row.push_back(r.read_calls_gbps > 0 ? fmt(r.pct_of_read_calls, 0) : "");
+    }
+    if (opts.anatomy) {
+      const bench::Anatomy& a = r.anatomy;
+      const bool tasks = !a.task_median.empty();
+      row.push_back(tasks ? fmt(a.fork_median * 1e6, 2) : "");
+      row.push_back(joined(a.task_median, 1e6, 1, "/"));
+      row.push_back(tasks ? fmt(a.join_median * 1e6, 2) : "");
+      row.push_back(a.calls > 0 ? fmt(a.tail_pct(), 0) : "");
     }
     nlohmann::json j = r.to_json();
     if (quick) {
@@ -273,6 +301,11 @@ examples:
   if (calls_column)
     std::cout << "read calls: GB/s of plain loads reading the row's own weight copies call by call with its\n"
                  "threads, right before and after the row (the higher); %calls: the row's weight GB/s over it.\n";
+  if (opts.anatomy)
+    std::cout << "anatomy, from single calls timed one by one after the row (medians over the calls): fork: the\n"
+                 "call's start to its last thread's start; tasks: each thread's share (thread 0 = the caller);\n"
+                 "join: the last task's end to the call's return (one thread: no tasks, the pool is not used);\n"
+                 "tail%: (mean - median) / mean of the call times, what slower-than-median calls add to a mean.\n";
   if (quick)
     std::cout << "\nbitnet.cpp: I2_S GEMV, Nov 2024, same machine class, min of 2000 runs with weights in L3\n"
                  "(results/anchors/bitnet-cpp.json); speedup = its time over tritbench's quantize + prepare +\n"

@@ -78,6 +78,9 @@ std::string summary_markdown(const nlohmann::json& r) {
     const bool any_calls =
         std::any_of(r["sweeps"].begin(), r["sweeps"].end(), [&](const auto& s) { return has(s, "read_calls"); });
     if (any_calls) head.push_back("% calls");
+    const bool any_anatomy =
+        std::any_of(r["sweeps"].begin(), r["sweeps"].end(), [&](const auto& s) { return has(s, "anatomy"); });
+    if (any_anatomy) head.push_back("% tail");
     Table t(head);
     for (const auto& s : r["sweeps"]) {
       const bool roof = has(s, "roofline");
@@ -90,16 +93,20 @@ std::string summary_markdown(const nlohmann::json& r) {
           roof ? fmt(s["roofline"]["pct"].get<double>(), 0) + (s["roofline"]["bound"] == "memory" ? " mem" : " cpu") : ""};
       if (any_now) row.push_back(now ? fmt(s["read_now"]["pct"].get<double>(), 0) : "");
       if (any_calls) row.push_back(has(s, "read_calls") ? fmt(s["read_calls"]["pct"].get<double>(), 0) : "");
+      if (any_anatomy) row.push_back(has(s, "anatomy") ? fmt(s["anatomy"]["tail_pct"].get<double>(), 0) : "");
       t.add(row);
     }
     md += t.markdown() + "\n";
-    if (any_now || any_calls)
+    if (any_now || any_calls || any_anatomy)
       md += std::string(any_now ? "% now: weight GB/s over the read bandwidth measured right before and after the "
                                   "row (the higher). "
                                 : "") +
             (any_calls ? "% calls: over a plain read of the row's own weight copies, call by call with its "
                          "threads (the read bandwidth of calls of that size). "
                        : "") +
+            (any_anatomy ? "% tail: of single calls timed one by one, (mean - median) / mean: what slower-than-median "
+                           "calls add to a mean (the JSON's `anatomy` also has each call's fork, tasks and join). "
+                         : "") +
             "\n\n";
   }
   if (!r["e2e"].empty()) {
@@ -210,7 +217,10 @@ examples:
   std::optional<roofline::ReadProbe> probe;
   for (std::size_t i = 0; i < sweeps.size(); ++i)
     if (ex.sweeps[i].read_now && !ex.sweeps[i].hot) sweeps[i].opts.read_now = probe ? &*probe : &probe.emplace();
-  for (std::size_t i = 0; i < sweeps.size(); ++i) sweeps[i].opts.read_calls = ex.sweeps[i].read_calls && !ex.sweeps[i].hot;
+  for (std::size_t i = 0; i < sweeps.size(); ++i) {
+    sweeps[i].opts.read_calls = ex.sweeps[i].read_calls && !ex.sweeps[i].hot;
+    sweeps[i].opts.anatomy = ex.sweeps[i].anatomy;
+  }
   for (auto& p : e2es) p.opts.roofline = machine.roofline ? &*machine.roofline : nullptr;
 
   const std::string commit = build_info().git_commit;

@@ -32,9 +32,13 @@ TEST(Experiment, ParsesAndRefusesBadFieldsByPath) {
   EXPECT_EQ(e.sweeps[0].kernels, "i2s,naive");
   EXPECT_FALSE(e.sweeps[0].read_now);
   EXPECT_FALSE(e.sweeps[0].read_calls);
+  EXPECT_FALSE(e.sweeps[0].anatomy);
   EXPECT_EQ(e.e2e[0].gen, std::vector<std::int64_t>{4});
   EXPECT_TRUE(experiment::parse(json::parse(R"({"sweeps": [{"read_now": true}]})"), "y.json").sweeps[0].read_now);
   EXPECT_TRUE(experiment::parse(json::parse(R"({"sweeps": [{"read_calls": true}]})"), "y.json").sweeps[0].read_calls);
+  EXPECT_TRUE(experiment::parse(json::parse(R"({"sweeps": [{"anatomy": true}]})"), "y.json")
+                  .sweeps[0]
+                  .anatomy);
   auto err = [](const char* text) {
     try {
       experiment::parse(json::parse(text), "e.json");
@@ -52,6 +56,9 @@ TEST(Experiment, ParsesAndRefusesBadFieldsByPath) {
   EXPECT_NE(err(R"({"sweeps": [{"read_now": "yes"}]})").find("sweeps[0].read_now: expected true or false"), std::string::npos);
   EXPECT_NE(err(R"({"sweeps": [{"read_calls": 1}]})").find("sweeps[0].read_calls: expected true or false"),
             std::string::npos);
+  EXPECT_NE(
+      err(R"({"sweeps": [{"anatomy": "on"}]})").find("sweeps[0].anatomy: expected true or false"),
+      std::string::npos);
 }
 
 // Every experiment the project ships parses and plans (kernel globs, presets, models), so a typo in
@@ -114,7 +121,9 @@ TEST(Compare, SelfIsWithinNoiseAndDoctoredCopyIsARegression) {
 TEST(Run, WritesResultsAndSummary) {
   TempDir d;
   write(d.root() / "mini.json", R"({"checks": {"e2e": {"model": "synthetic:tiny", "steps": 4}},
-    "sweeps": [{"kernels": "i2s", "shapes": "64x256", "batch": [1, 3], "hot": true, "repetitions": 2, "min_time": 0.001}],
+    "sweeps": [{"kernels": "i2s", "shapes": "64x256", "batch": [1, 3], "hot": true, "repetitions": 2, "min_time": 0.001},
+               {"kernels": "naive", "shapes": "64x64", "threads": [2], "hot": true, "repetitions": 2, "min_time": 0.001,
+                "anatomy": true}],
     "e2e": [{"model": "synthetic:tiny", "kernels": "i2s", "prompt": [8], "gen": [4], "threads": [1], "repetitions": 2}]})");
   std::string out;
   ASSERT_EQ(run_cli("run --no-roofline " + (d.root() / "mini.json").string() + " --results-dir " + (d.root() / "r").string(), &out), 0) << out;
@@ -125,8 +134,11 @@ TEST(Run, WritesResultsAndSummary) {
   const json r = json::parse(std::ifstream(jpath));
   EXPECT_EQ(r["experiment"], "mini");
   EXPECT_FALSE(r["interrupted"].get<bool>());
-  EXPECT_EQ(r["sweeps"].size(), 2u);
+  ASSERT_EQ(r["sweeps"].size(), 3u);
   EXPECT_EQ(r["e2e"].size(), 2u);  // pp8 and tg4
+  EXPECT_TRUE(r["sweeps"][0]["anatomy"].is_null());
+  EXPECT_EQ(r["sweeps"][2]["anatomy"]["task_median_seconds"].size(), 2u)
+      << "anatomy: true, two threads";
   EXPECT_FALSE(r["checks"].empty());
   for (const auto& c : r["checks"]) {
     if (c["exact"].get<bool>()) {
@@ -136,7 +148,7 @@ TEST(Run, WritesResultsAndSummary) {
   EXPECT_TRUE(r["environment"].contains("cpu"));
   for (const auto& s : r["sweeps"]) EXPECT_EQ(s["samples_seconds"].size(), 2u);
   // The summary says hot or cold per row; no row measured the read bandwidth, so no "% now" nor
-  // "% calls".
+  // "% calls"; one row has an anatomy, so "% tail".
   const fs::path mpath = files[0].extension() == ".md" ? files[0] : files[1];
   std::ifstream mf(mpath);
   const std::string md((std::istreambuf_iterator<char>(mf)), std::istreambuf_iterator<char>());
@@ -144,6 +156,7 @@ TEST(Run, WritesResultsAndSummary) {
   EXPECT_NE(md.find("| hot |"), std::string::npos) << md;
   EXPECT_EQ(md.find("% now"), std::string::npos) << md;
   EXPECT_EQ(md.find("% calls"), std::string::npos) << md;
+  EXPECT_NE(md.find("% tail"), std::string::npos) << md;
 }
 
 TEST(Run, CtrlCKeepsWhatFinished) {

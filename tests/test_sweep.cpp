@@ -407,6 +407,59 @@ TEST(Bench, ReadNowAndReadCallsAreMeasuredForColdRowsOnly) {
   EXPECT_EQ(none.read_calls_gbps, 0);
 }
 
+// --anatomy: single calls timed one by one. With two threads each call's tasks are stamped; the
+// medians obey what holds call by call (a call lasts at least its longest task, so the median call
+// is at least every thread's median task). One thread: call times only (the runtime skips the
+// pool).
+TEST(Bench, AnatomyTimesSingleCallsAndTheirTasks) {
+  const KernelInfo* naive = find_kernel("naive__scalar");
+  bench::Options o;
+  o.repetitions = 2;
+  o.min_time = 0.001;
+  o.progress = false;
+  o.rotate_bytes = 1 << 20;
+  o.anatomy = true;
+  const auto rs = bench::run({{naive, "t", 256, 256, 1, 2, false, {}, "default"},
+                              {naive, "t", 256, 256, 1, 1, false, {}, "default"}},
+                             o);
+  ASSERT_EQ(rs.size(), 2u);
+  for (const auto& r : rs) {
+    ASSERT_EQ(r.error, "");
+    const bench::Anatomy& a = r.anatomy;
+    EXPECT_GE(a.calls, 100);
+    EXPECT_GT(a.call_median, 0);
+    EXPECT_GE(a.call_p99, a.call_median);
+    EXPECT_DOUBLE_EQ(a.tail_pct(), 100 * (a.call_mean - a.call_median) / a.call_mean);
+    const nlohmann::json j = r.to_json()["anatomy"];
+    ASSERT_TRUE(j.is_object());
+    for (const char* f :
+         {"calls", "call_median_seconds", "call_mean_seconds", "call_p99_seconds", "tail_pct",
+          "fork_median_seconds", "join_median_seconds", "imbalance_median", "task_median_seconds",
+          "task_p99_seconds", "slowest_share"})
+      EXPECT_TRUE(j.contains(f)) << f;
+    EXPECT_EQ(j["calls"].get<std::int64_t>(), a.calls);
+  }
+  const bench::Anatomy& two = rs[0].anatomy;
+  ASSERT_EQ(two.task_median.size(), 2u);
+  ASSERT_EQ(two.task_p99.size(), 2u);
+  ASSERT_EQ(two.slowest_share.size(), 2u);
+  EXPECT_DOUBLE_EQ(two.slowest_share[0] + two.slowest_share[1], 1.0);
+  for (int t = 0; t < 2; ++t) {
+    EXPECT_GT(two.task_median[t], 0);
+    EXPECT_GE(two.task_p99[t], two.task_median[t]);
+    EXPECT_GE(two.call_median, two.task_median[t]);
+  }
+  EXPECT_GE(two.fork_median, 0);
+  EXPECT_GE(two.join_median, 0);
+  EXPECT_GE(two.imbalance_median, 0);
+  EXPECT_LT(two.imbalance_median, 1);
+  EXPECT_TRUE(rs[1].anatomy.task_median.empty()) << "one thread: no pool, no tasks";
+  o.anatomy = false;
+  const auto none = bench::run({{naive, "t", 256, 256, 1, 2, false, {}, "default"}}, o).at(0);
+  EXPECT_EQ(none.anatomy.calls, 0);
+  EXPECT_TRUE(none.to_json()["anatomy"].is_null());
+}
+
 TEST(Bench, RefusedTileIsAnErrorNotAFallback) {
   const KernelInfo* k = resolve_kernels("i2s").at(0);
   if (!k->tiles) GTEST_SKIP() << k->name << " has no tiles";

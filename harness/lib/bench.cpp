@@ -147,6 +147,73 @@ void apply_roofline(const roofline::Roofline& rf, Result& r) {
   r.roofline_pct_best = r.gemm.min > 0 ? r.roofline_pct * r.gemm.median / r.gemm.min : 0;
 }
 
+// The q-quantile of v (the element at rank q * (n - 1), rounded down); 0 for none.
+double quantile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))];
+}
+
+// Times `seconds` of single calls (per_call seconds each, as the repetitions found; 100 to 200000
+// calls) with the pool's task stamps on: Options::anatomy.
+template <class F>
+Anatomy measure_anatomy(ThreadPool& pool, const F& call, double seconds, double per_call) {
+  const int T = pool.size();
+  const auto n =
+      static_cast<std::int64_t>(std::clamp(seconds / std::max(per_call, 1e-9), 100.0, 200000.0));
+  std::vector<ThreadPool::TaskStamp> st(static_cast<std::size_t>(T));
+  std::vector<double> total, fork, join, imbalance;
+  std::vector<std::vector<double>> task(static_cast<std::size_t>(T));
+  std::vector<std::int64_t> slowest(static_cast<std::size_t>(T));
+  total.reserve(static_cast<std::size_t>(n));
+  pool.record_tasks(st.data());
+  struct Stop {
+    ThreadPool& pool;
+    ~Stop() { pool.record_tasks(nullptr); }
+  } stop{pool};
+  for (std::int64_t i = 0; i < n; ++i) {
+    std::fill(st.begin(), st.end(), ThreadPool::TaskStamp{});
+    const std::int64_t c0 = ThreadPool::now_ns();
+    call();
+    const std::int64_t c1 = ThreadPool::now_ns();
+    total.push_back(static_cast<double>(c1 - c0) * 1e-9);
+    // One thread: the GEMM runtime does not use the pool, so there are no tasks to stamp.
+    if (T < 2 || std::any_of(st.begin(), st.end(), [](const auto& x) { return x.end_ns == 0; }))
+      continue;
+    std::int64_t last_start = st[0].start_ns, last_end = st[0].end_ns;
+    int longest = 0, shortest = 0;
+    for (int t = 0; t < T; ++t) {
+      last_start = std::max(last_start, st[t].start_ns);
+      last_end = std::max(last_end, st[t].end_ns);
+      task[t].push_back(static_cast<double>(st[t].end_ns - st[t].start_ns) * 1e-9);
+      if (task[t].back() > task[longest].back()) longest = t;
+      if (task[t].back() < task[shortest].back()) shortest = t;
+    }
+    fork.push_back(static_cast<double>(last_start - c0) * 1e-9);
+    join.push_back(static_cast<double>(c1 - last_end) * 1e-9);
+    const double hi = task[longest].back();
+    imbalance.push_back(hi > 0 ? (hi - task[shortest].back()) / hi : 0);
+    ++slowest[longest];
+  }
+  Anatomy a;
+  a.calls = n;
+  const Stats calls = Stats::of(total);
+  a.call_median = calls.median;
+  a.call_mean = calls.mean;
+  a.call_p99 = quantile(total, 0.99);
+  if (!fork.empty()) {
+    a.fork_median = Stats::of(fork).median;
+    a.join_median = Stats::of(join).median;
+    a.imbalance_median = Stats::of(imbalance).median;
+    for (int t = 0; t < T; ++t) {
+      a.task_median.push_back(Stats::of(task[t]).median);
+      a.task_p99.push_back(quantile(task[t], 0.99));
+      a.slowest_share.push_back(static_cast<double>(slowest[t]) / static_cast<double>(fork.size()));
+    }
+  }
+  return a;
+}
+
 void init_benchmark_library() {
   static bool initialized = false;
   if (initialized) return;
@@ -270,6 +337,9 @@ std::vector<Result> run(const std::vector<Spec>& specs, const Options& opts) {
       benchmark::ClearRegisteredBenchmarks();
       if (probe) r.read_gbps_now = std::max(r.read_gbps_now, probe->read_gbps(*pool, opts.read_now_passes));
       if (!calls.empty()) r.read_calls_gbps = std::max(r.read_calls_gbps, read_calls());
+      if (opts.anatomy && !collector.samples.empty())
+        r.anatomy =
+            measure_anatomy(*pool, call, opts.min_time, Stats::of(collector.samples).median);
     } catch (const std::exception& e) {
       benchmark::ClearRegisteredBenchmarks();
       r.error = e.what();
@@ -359,7 +429,22 @@ nlohmann::json Result::to_json() const {
   };
   j["read_now"] = next_to(read_gbps_now, pct_of_read_now);
   j["read_calls"] = next_to(read_calls_gbps, pct_of_read_calls);
+  j["anatomy"] = anatomy.calls > 0 ? anatomy.to_json() : nlohmann::json(nullptr);
   return j;
+}
+
+nlohmann::json Anatomy::to_json() const {
+  return {{"calls", calls},
+          {"call_median_seconds", call_median},
+          {"call_mean_seconds", call_mean},
+          {"call_p99_seconds", call_p99},
+          {"tail_pct", tail_pct()},
+          {"fork_median_seconds", fork_median},
+          {"join_median_seconds", join_median},
+          {"imbalance_median", imbalance_median},
+          {"task_median_seconds", task_median},
+          {"task_p99_seconds", task_p99},
+          {"slowest_share", slowest_share}};
 }
 
 }  // namespace tritbench::bench

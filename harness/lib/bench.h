@@ -61,12 +61,33 @@ struct Options {
   // timing the row, and report the row against it: how close the kernel is to the read bandwidth
   // of calls of this size.
   bool read_calls = false;
+  // Also time about min_time seconds of single calls with the pool's task stamps
+  // (ThreadPool::record_tasks) after the row's repetitions: Result::anatomy.
+  bool anatomy = false;
 };
 
 struct Stats {
   std::vector<double> samples;  // seconds per call
   double median = 0, mean = 0, stddev = 0, min = 0;
   static Stats of(std::vector<double> samples);
+  nlohmann::json to_json() const;
+};
+
+// Where one call's time goes, from single calls timed one by one (Options::anatomy). Seconds.
+struct Anatomy {
+  std::int64_t calls = 0;
+  double call_median = 0, call_mean = 0, call_p99 = 0;
+  // (mean - median) / mean: the share of the mean time that slower-than-median calls add (a
+  // shared machine's interruptions land here; the repetitions' figures are means).
+  double tail_pct() const {
+    return call_mean > 0 ? 100.0 * (call_mean - call_median) / call_mean : 0;
+  }
+  // With 2+ threads (else empty or 0): per call, the last task's start after the call began
+  // (fork), each thread's task, and the call's return after the last task ended (join); medians
+  // over the calls. Imbalance: (longest - shortest task) / longest. slowest_share[t]: the share
+  // of calls in which thread t's task was the longest (0 is the calling thread).
+  double fork_median = 0, join_median = 0, imbalance_median = 0;
+  std::vector<double> task_median, task_p99, slowest_share;
   nlohmann::json to_json() const;
 };
 
@@ -99,6 +120,7 @@ struct Result {
   double read_gbps_now = 0, pct_of_read_now = 0;
   // With Options::read_calls, cold rows: the same for the read of the row's own calls.
   double read_calls_gbps = 0, pct_of_read_calls = 0;
+  Anatomy anatomy;  // calls == 0: not measured
   std::string error;
   nlohmann::json to_json() const;
 };

@@ -106,7 +106,8 @@ Experiment parse(const json& j, const std::string& path) {
       const json& s = j["sweeps"][i];
       const std::string f = "sweeps[" + std::to_string(i) + "]";
       only_keys(c, s, f,
-                {"kernels", "shapes", "batch", "threads", "hot", "repetitions", "min_time", "read_now", "read_calls"});
+                {"kernels", "shapes", "batch", "threads", "hot", "repetitions", "min_time",
+                 "read_now", "read_calls", "anatomy"});
       Sweep w;
       if (s.contains("kernels")) w.kernels = list_string(c, s["kernels"], f + ".kernels");
       if (s.contains("shapes")) w.shapes = list_string(c, s["shapes"], f + ".shapes");
@@ -117,6 +118,7 @@ Experiment parse(const json& j, const std::string& path) {
       if (s.contains("min_time")) w.min_time = number(c, s["min_time"], f + ".min_time", 0.001, 100);
       if (s.contains("read_now")) w.read_now = boolean(c, s["read_now"], f + ".read_now");
       if (s.contains("read_calls")) w.read_calls = boolean(c, s["read_calls"], f + ".read_calls");
+      if (s.contains("anatomy")) w.anatomy = boolean(c, s["anatomy"], f + ".anatomy");
       e.sweeps.push_back(w);
     }
   }

@@ -34,6 +34,7 @@ struct Sweep {
   double min_time = 0.1;
   bool read_now = false;  // cold rows: the read bandwidth measured next to each (kernels --read-now)
   bool read_calls = false;  // cold rows: a plain read of each row's own calls (kernels --read-calls)
+  bool anatomy = false;     // where a call's time goes: fork, tasks, join, tail (kernels --anatomy)
 };
 
 struct E2e {
