@@ -166,19 +166,22 @@ std::size_t OutputMatrix::bytes() const { return own_.size(); }
 void OutputMatrix::logits(const float* h, float* out, ThreadPool& pool) const {
   HiddenQ8 hq;
   if (type_ == DType::kQ8_0) hq = quantize_hidden_q8_0(h, cols_);
+  // Row groups in units of 4 (Q8_0) or 16 groups, cut by the pool's measured thread speeds (each
+  // group's logits are the same whichever thread computes them).
   if (isa_ == Isa::kAvx512Vnni) {
-    const auto g = split_rows((rows_ + kQ8Group - 1) / kQ8Group, pool.size(), 4);
-    pool.run([&](int t) {
+    const std::int64_t groups = (rows_ + kQ8Group - 1) / kQ8Group;
+    pool.run_balanced((groups + 3) / 4, [&](int, std::int64_t u0, std::int64_t u1) {
       out_groups_q8_0_avx512vnni(data_, cols_, hq.q.data(), hq.d.data(), hq.sum128.data(), rows_,
-                                 g[t], g[t + 1], out);
+                                 u0 * 4, std::min(groups, u1 * 4), out);
     });
     return;
   }
   if (isa_ == Isa::kAvx512) {
-    const auto g = split_rows((rows_ + kOutputGroup - 1) / kOutputGroup, pool.size(), 16);
-    pool.run([&](int t) {
-      if (type_ == DType::kF16) return out_groups_f16_avx512(data_, cols_, h, rows_, g[t], g[t + 1], out);
-      out_groups_f32_avx512(data_, cols_, h, rows_, g[t], g[t + 1], out);
+    const std::int64_t groups = (rows_ + kOutputGroup - 1) / kOutputGroup;
+    pool.run_balanced((groups + 15) / 16, [&](int, std::int64_t u0, std::int64_t u1) {
+      const std::int64_t g0 = u0 * 16, g1 = std::min(groups, u1 * 16);
+      if (type_ == DType::kF16) return out_groups_f16_avx512(data_, cols_, h, rows_, g0, g1, out);
+      out_groups_f32_avx512(data_, cols_, h, rows_, g0, g1, out);
     });
     return;
   }
@@ -188,9 +191,8 @@ void OutputMatrix::logits(const float* h, float* out, ThreadPool& pool) const {
   view.rows = rows_;
   view.data = data_;
   const std::size_t rb = view.row_bytes();
-  const auto bounds = split_rows(rows_, pool.size(), 64);
-  pool.run([&](int t) {
-    const std::int64_t r0 = bounds[t], r1 = bounds[t + 1];
+  pool.run_balanced((rows_ + 63) / 64, [&](int, std::int64_t u0, std::int64_t u1) {
+    const std::int64_t r0 = u0 * 64, r1 = std::min(rows_, u1 * 64);
     if (isa_ == Isa::kAvx2) {
       if (type_ == DType::kF16) return out_rows_f16_avx2(data_, cols_, h, r0, r1, out);
       if (type_ == DType::kF32) return out_rows_f32_avx2(data_, cols_, h, r0, r1, out);

@@ -124,6 +124,72 @@ TEST(ThreadPool, RecordTasksStampsEachTaskOnItsThread) {
   }
 }
 
+// run_balanced: every unit once, the ranges in thread order, and sized by the shares (set here:
+// within one unit of units * share, fixed-point rounding).
+TEST(ThreadPool, RunBalancedCoversEachUnitOnceInShares) {
+  for (const std::vector<double>& sh :
+       std::vector<std::vector<double>>{{1}, {1, 1}, {1, 3}, {3, 1}, {1, 2, 5}}) {
+    const int T = static_cast<int>(sh.size());
+    ThreadPool pool(T);
+    pool.set_shares(sh);
+    double sum = 0;
+    for (double x : sh) sum += x;
+    for (int t = 0; t < T; ++t)
+      EXPECT_DOUBLE_EQ(pool.share(t), sh[static_cast<std::size_t>(t)] / sum);
+    for (std::int64_t units : {1, 2, 3, 7, 64, 1000}) {
+      SCOPED_TRACE(testing::Message() << "threads " << T << " units " << units);
+      std::vector<std::atomic<int>> seen(static_cast<std::size_t>(units));
+      std::vector<std::int64_t> lo(static_cast<std::size_t>(T), -1),
+          hi(static_cast<std::size_t>(T), -1);
+      pool.set_shares(sh);  // no measured speed moves the cuts between these runs
+      pool.run_balanced(units, [&](int t, std::int64_t u0, std::int64_t u1) {
+        lo[static_cast<std::size_t>(t)] = u0;
+        hi[static_cast<std::size_t>(t)] = u1;
+        for (std::int64_t u = u0; u < u1; ++u) ++seen[static_cast<std::size_t>(u)];
+      });
+      for (std::int64_t u = 0; u < units; ++u)
+        ASSERT_EQ(seen[static_cast<std::size_t>(u)], 1) << "unit " << u;
+      std::int64_t end = 0;
+      for (int t = 0; t < T; ++t) {
+        const auto i = static_cast<std::size_t>(t);
+        if (lo[i] < 0) continue;  // an empty range is not called
+        EXPECT_EQ(lo[i], end) << "thread " << t << " starts where the previous range ended";
+        EXPECT_LT(lo[i], hi[i]);
+        end = hi[i];
+      }
+      EXPECT_EQ(end, units);
+      if (units == 1000) {
+        for (int t = 0; t < T; ++t) {
+          const auto i = static_cast<std::size_t>(t);
+          EXPECT_NEAR(static_cast<double>(hi[i] - lo[i]), 1000 * pool.share(t), 1.0)
+              << "thread " << t;
+        }
+      }
+    }
+  }
+  ThreadPool pool(2);
+  EXPECT_THROW(pool.set_shares({1}), std::invalid_argument);
+  EXPECT_THROW(pool.set_shares({1, 0}), std::invalid_argument);
+}
+
+// The shares follow the threads' measured speeds: with thread 1 taking three times as long per
+// unit (busy waits of 3 us against 1 us), thread 0's share moves from 1/2 towards 3/4. A thread
+// preempted on a busy machine looks slower for a window, so the test runs until the share has
+// moved (about 15 windows of a millisecond on a quiet machine), for at most 3000 runs.
+TEST(ThreadPool, RunBalancedFollowsMeasuredSpeeds) {
+  ThreadPool pool(2);
+  EXPECT_DOUBLE_EQ(pool.share(0), 0.5);
+  int runs = 0;
+  for (; runs < 3000 && pool.share(0) < 0.65; ++runs)
+    pool.run_balanced(100, [](int t, std::int64_t u0, std::int64_t u1) {
+      const std::int64_t until = ThreadPool::now_ns() + (u1 - u0) * (t == 0 ? 1000 : 3000);
+      while (ThreadPool::now_ns() < until) {
+      }
+    });
+  EXPECT_GE(pool.share(0), 0.65) << "after " << runs << " runs";
+  EXPECT_LE(pool.share(0), 0.75) << "within [1/4, 3/4] of the units";
+}
+
 TEST(ThreadPool, SplitRowsIsAlignedAndCovers) {
   for (std::int64_t M : {1, 3, 4, 5, 17, 640, 2561})
     for (int parts : {1, 2, 3, 7})

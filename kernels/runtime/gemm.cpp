@@ -28,25 +28,25 @@ void check_packed(const PackedWeights& w) {
                                 " hold no data");
 }
 
-// Calls f(w, m0, m1) on each thread's rows. f travels by value inside the pool's job (a worker of
-// a short GEMV must not follow pointers into the caller's stack first: ThreadPool::run), so it
-// should hold only pointers to long-lived objects and values; the row bounds are computed by each
-// thread from w.
+// Calls f(w, m0, m1) on each thread's rows, cut in row multiples by the pool's measured thread
+// speeds (ThreadPool::run_balanced: a row's result does not depend on the range it falls in). f
+// travels by value inside the pool's job (a worker of a short GEMV must not follow pointers into
+// the caller's stack first: ThreadPool::run), so it should hold only pointers to long-lived
+// objects and values.
 template <class F>
 void for_row_ranges(const PackedWeights& w, ThreadPool* pool, const F& f) {
-  const int T = pool ? pool->size() : 1;
-  if (T == 1) {
+  const std::int64_t mult = std::max(1, w.kernel->row_multiple);
+  if (!pool || pool->size() == 1) {
     f(w, 0, w.M);
     return;
   }
-  const auto job = [f, &w, T](int t) {
-    const std::int64_t mult = std::max(1, w.kernel->row_multiple);
-    const std::int64_t m0 = split_start(w.M, T, mult, t), m1 = split_start(w.M, T, mult, t + 1);
-    if (m0 < m1) f(w, m0, m1);
+  const auto job = [f, &w](int, std::int64_t u0, std::int64_t u1) {
+    const std::int64_t m = std::max(1, w.kernel->row_multiple);
+    f(w, u0 * m, std::min(w.M, u1 * m));
   };
   static_assert(sizeof(job) <= ThreadPool::kInlineBytes,
                 "the job travels in the pool's cache line");
-  pool->run(job);
+  pool->run_balanced((w.M + mult - 1) / mult, job);
 }
 
 }  // namespace
@@ -164,10 +164,9 @@ void gemm_f32_multi(std::span<const PackedWeights* const> w, const QuantizedBatc
     acc = ws.acc.as<std::int32_t>();
   }
   const float* s = a.scale.data();
-  const auto units = split_rows(first_unit[w.size()], pool->size(), 1);
-  pool->run([&](int t) {
+  pool->run_balanced(first_unit[w.size()], [&](int, std::int64_t t0, std::int64_t t1) {
     for (std::size_t i = 0; i < w.size(); ++i) {
-      const std::int64_t u0 = std::max(units[t], first_unit[i]), u1 = std::min(units[t + 1], first_unit[i + 1]);
+      const std::int64_t u0 = std::max(t0, first_unit[i]), u1 = std::min(t1, first_unit[i + 1]);
       if (u0 >= u1) continue;
       const PackedWeights& p = *w[i];
       const std::int64_t m0 = (u0 - first_unit[i]) * mult, m1 = std::min(p.M, (u1 - first_unit[i]) * mult);

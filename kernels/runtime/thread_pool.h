@@ -4,8 +4,10 @@
 // Decode-time GEMVs take tens of microseconds, so a pool that sleeps in the kernel between calls
 // would spend a large part of each call on wake-ups. Workers therefore spin (with pause) for a
 // short while after each job and only then block on a condition variable. The calling
-// thread runs task 0 itself. Tasks are fixed to threads (task i on thread i), so which rows a
-// thread computes never depends on timing.
+// thread runs task 0 itself. Tasks are fixed to threads (task i on thread i). run() splits work
+// however its caller says; run_balanced() cuts a range of units by the speed it measured for each
+// thread, for work whose results do not depend on which thread computes which units (the GEMV
+// and GEMM row splits: every row is computed the same way wherever a range starts).
 
 #include <algorithm>
 #include <atomic>
@@ -59,17 +61,58 @@ class ThreadPool {
   template <class F>
   void run(F&& fn) {
     using Fn = std::remove_cvref_t<F>;
-    if constexpr (sizeof(Fn) <= kInlineBytes && alignof(Fn) <= 8 &&
-                  std::is_trivially_copyable_v<Fn> && std::is_invocable_v<const Fn&, int>) {
-      run_impl(&invoke_inline<Fn>, &fn, sizeof(Fn));
+    if constexpr (fits_inline<Fn>()) {
+      run_impl(&invoke_inline<Fn>, nullptr, &fn, sizeof(Fn), 0);
     } else {
       auto* p = &fn;
-      run_impl(&invoke_indirect<std::remove_reference_t<F>>, &p, sizeof(p));
+      run_impl(&invoke_indirect<std::remove_reference_t<F>>, nullptr, &p, sizeof(p), 0);
     }
   }
 
+  // Calls fn(t, u0, u1) on thread t for the contiguous ranges [u0, u1) that cut [0, units) in
+  // thread order, each thread's range sized by the speed the pool measured for it in earlier
+  // balanced runs (units per unit of time over a window of about a millisecond of the caller's
+  // tasks; equal at first). On a machine whose cores run at different speeds, which on a VM can
+  // change from minute to minute, equal ranges leave the faster thread waiting at every join.
+  // Empty ranges are not called. Same functor rules as run(). For work whose results do not
+  // depend on which thread computes which units.
+  template <class F>
+  void run_balanced(std::int64_t units, F&& fn) {
+    using Fn = std::remove_cvref_t<F>;
+    if (units <= 0) return;
+    if (n_threads_ == 1) {
+      fn(0, std::int64_t{0}, units);
+      return;
+    }
+    if (units > std::int64_t{UINT32_MAX}) {  // beyond the job's count: equal ranges
+      run([&](int t) {
+        const std::int64_t u0 = units / n_threads_ * t,
+                           u1 = t + 1 == n_threads_ ? units : units / n_threads_ * (t + 1);
+        if (u0 < u1) fn(t, u0, u1);
+      });
+      return;
+    }
+    if constexpr (fits_inline<Fn>()) {
+      run_impl(nullptr, &invoke_range_inline<Fn>, &fn, sizeof(Fn), units);
+    } else {
+      auto* p = &fn;
+      run_impl(nullptr, &invoke_range_indirect<std::remove_reference_t<F>>, &p, sizeof(p), units);
+    }
+  }
+
+  // Thread t's share of a balanced run's units (the shares sum to 1).
+  double share(int t) const;
+  // Sets the shares (one per thread, positive; normalized here) and restarts the measurement:
+  // for tests, and for callers that know their threads' speeds. Between runs only.
+  void set_shares(const std::vector<double>& shares);
+
  private:
   using Thunk = void (*)(const void*, int);
+  using RangeThunk = void (*)(const void*, int, std::int64_t, std::int64_t);
+  template <class Fn>
+  static constexpr bool fits_inline() {
+    return sizeof(Fn) <= kInlineBytes && alignof(Fn) <= 8 && std::is_trivially_copyable_v<Fn>;
+  }
   template <class F>
   static void invoke_inline(const void* f, int i) {
     (*static_cast<const F*>(f))(i);
@@ -78,8 +121,24 @@ class ThreadPool {
   static void invoke_indirect(const void* f, int i) {
     (**static_cast<F* const*>(f))(i);
   }
-  void run_impl(Thunk thunk, const void* fn, std::size_t bytes);
+  template <class F>
+  static void invoke_range_inline(const void* f, int i, std::int64_t u0, std::int64_t u1) {
+    (*static_cast<const F*>(f))(i, u0, u1);
+  }
+  template <class F>
+  static void invoke_range_indirect(const void* f, int i, std::int64_t u0, std::int64_t u1) {
+    (**static_cast<F* const*>(f))(i, u0, u1);
+  }
+  // A run of thunk, or (units > 0) a balanced run of range over that many units.
+  void run_impl(Thunk thunk, RangeThunk range, const void* fn, std::size_t bytes,
+                std::int64_t units);
   void run_task(int i);
+  // Start of thread t's range of a balanced run of `units` (t in [0, size()]).
+  std::int64_t cut(std::uint64_t units, int t) const {
+    return static_cast<std::int64_t>((units * prefix_[static_cast<std::size_t>(t)] + kOne / 2) >>
+                                     kShareBits);
+  }
+  void rebalance();
   void worker(int index);
   void record_error();
 
@@ -90,21 +149,36 @@ class ThreadPool {
   // and nothing the caller spins on shares a line with anything another thread writes.
   struct alignas(64) Job {  // written by the caller only; generation last (a seq_cst store)
     std::atomic<std::uint64_t> generation{0};
-    Thunk thunk = nullptr;
+    union {
+      Thunk thunk = nullptr;
+      RangeThunk range;  // of a balanced run
+    };
     bool stop = false;
+    std::uint32_t units = 0;                    // a balanced run's units, else 0
     alignas(8) unsigned char fn[kInlineBytes];  // the functor, or a pointer to it
   };
   static_assert(sizeof(Job) == 64, "the job is one cache line");
-  struct alignas(64) Done {  // written by its worker only: the last generation it finished
-    std::atomic<std::uint64_t> generation{0};
+  struct alignas(64) Done {                    // written by its worker only, generation last
+    std::atomic<std::uint64_t> generation{0};  // the last generation it finished
+    std::uint64_t ticks = 0;  // its task's time in that generation, if balanced (TSC ticks)
   };
+
+  // Shares in fixed point: prefix_[t] = (threads 0..t-1's shares) * 2^16, prefix_[size()] = 2^16.
+  static constexpr int kShareBits = 16;
+  static constexpr std::uint64_t kOne = std::uint64_t{1} << kShareBits;
 
   int n_threads_;
   // Read by every task of a run, written only between runs (before the generation that publishes
   // the run, so a worker that saw the generation sees it): shared in every cache, not a transfer.
   TaskStamp* stamps_ = nullptr;
+  std::vector<std::uint64_t> prefix_;  // its elements rewritten once per window of balanced runs
   Job job_;
   std::unique_ptr<Done[]> done_;
+  // The caller's alone (written every balanced run, so on a line no worker reads): the shares as
+  // doubles, and the window's units and ticks per thread.
+  alignas(64) std::uint64_t caller_ticks_ = 0;  // task 0's ticks in the current balanced run
+  std::vector<double> share_;
+  std::vector<std::uint64_t> window_units_, window_ticks_;
   // Workers about to block on cv_. The caller reads it after publishing a generation (both
   // seq_cst), so either it sees a sleeper and notifies, or the sleeper sees the new generation.
   alignas(64) std::atomic<int> sleepers_{0};
