@@ -61,7 +61,7 @@ class ThreadPool {
   template <class F>
   void run(F&& fn) {
     using Fn = std::remove_cvref_t<F>;
-    if constexpr (fits_inline<Fn>()) {
+    if constexpr (fits_inline<Fn>() && std::is_invocable_v<const Fn&, int>) {
       run_impl(&invoke_inline<Fn>, nullptr, &fn, sizeof(Fn), 0);
     } else {
       auto* p = &fn;
@@ -92,7 +92,8 @@ class ThreadPool {
       });
       return;
     }
-    if constexpr (fits_inline<Fn>()) {
+    if constexpr (fits_inline<Fn>() &&
+                  std::is_invocable_v<const Fn&, int, std::int64_t, std::int64_t>) {
       run_impl(nullptr, &invoke_range_inline<Fn>, &fn, sizeof(Fn), units);
     } else {
       auto* p = &fn;
