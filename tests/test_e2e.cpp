@@ -182,14 +182,29 @@ TEST(Output, TypesAgreeWithinTheirPrecision) {
 }
 
 namespace {
+// Logits on 1, 2 and 3 threads; the last entry holds the logits of 2 and 3 threads at uneven
+// shares (as ThreadPool::run_balanced cuts rows for threads of different speeds) when they equal
+// the first, else the first that differs.
 std::vector<std::vector<float>> logits_on_1_2_3_threads(const models::OutputMatrix& m,
                                                         const std::vector<float>& h) {
   std::vector<std::vector<float>> outs;
-  for (int threads : {1, 2, 3}) {
-    ThreadPool pool(threads);
+  auto logits = [&](const std::vector<double>& shares) {
+    ThreadPool pool(static_cast<int>(shares.size()));
+    pool.set_shares(shares);
     std::vector<float> out(static_cast<std::size_t>(m.rows()), -1.0f);
     m.logits(h.data(), out.data(), pool);
-    outs.push_back(out);
+    return out;
+  };
+  for (int threads : {1, 2, 3})
+    outs.push_back(logits(std::vector<double>(static_cast<std::size_t>(threads), 1.0)));
+  outs.push_back(outs[0]);
+  for (const std::vector<double>& sh :
+       std::vector<std::vector<double>>{{1, 3}, {3, 1}, {1, 2, 5}}) {
+    auto out = logits(sh);
+    if (out != outs[0]) {
+      outs.back() = out;
+      break;
+    }
   }
   return outs;
 }
@@ -232,6 +247,8 @@ TEST(Output, OddShapesAreExactAndThreadIndependent) {
                                   << " " << isa_name(cap);
       EXPECT_EQ(outs[0], outs[2]) << rows << "x" << cols << " " << models::output_type_name(type)
                                   << " " << isa_name(cap);
+      EXPECT_EQ(outs[0], outs[3]) << rows << "x" << cols << " " << models::output_type_name(type)
+                                  << " " << isa_name(cap) << ", uneven shares";
     }
   }
 }
@@ -302,6 +319,7 @@ TEST(Output, Q8_0PathsComputeTheDefinedArithmeticForEveryQuant) {
       }
       EXPECT_EQ(outs[0], outs[1]) << what;
       EXPECT_EQ(outs[0], outs[2]) << what;
+      EXPECT_EQ(outs[0], outs[3]) << what << ", uneven shares";
     }
   }
 }
@@ -360,6 +378,7 @@ void check_attention(std::int64_t n, std::int64_t pos0, std::int64_t kv_heads, s
                              std::to_string(kv_heads) + " group " + std::to_string(group);
     EXPECT_EQ(outs[0], outs[1]) << what;
     EXPECT_EQ(outs[0], outs[2]) << what;
+    EXPECT_EQ(outs[0], outs[3]) << what << ", uneven shares";
     for (std::size_t o = 0; o < want.size(); ++o)
       ASSERT_NEAR(outs[0][o], want[o], 2e-5 * mag[o] + 1e-30)
           << what << " token " << o / static_cast<std::size_t>(heads * d) << " head "
