@@ -63,14 +63,15 @@ void ThreadPool::set_shares(const std::vector<double>& shares) {
   }
   const auto T = static_cast<std::size_t>(n_threads_);
   share_.resize(T);
-  prefix_.assign(T + 1, 0);
+  prefix_.assign((T + 1 + 7) / 8, PrefixLine{});
   double acc = 0;
   for (std::size_t t = 0; t < T; ++t) {
     share_[t] = shares[t] / sum;
     acc += share_[t];
-    prefix_[t + 1] = static_cast<std::uint64_t>(std::llround(acc * static_cast<double>(kOne)));
+    prefix(static_cast<int>(t) + 1) =
+        static_cast<std::uint64_t>(std::llround(acc * static_cast<double>(kOne)));
   }
-  prefix_[T] = kOne;
+  prefix(n_threads_) = kOne;
   window_units_.assign(T, 0);
   window_ticks_.assign(T, 0);
 }

@@ -136,8 +136,7 @@ class ThreadPool {
   void run_task(int i);
   // Start of thread t's range of a balanced run of `units` (t in [0, size()]).
   std::int64_t cut(std::uint64_t units, int t) const {
-    return static_cast<std::int64_t>((units * prefix_[static_cast<std::size_t>(t)] + kOne / 2) >>
-                                     kShareBits);
+    return static_cast<std::int64_t>((units * prefix(t) + kOne / 2) >> kShareBits);
   }
   void rebalance();
   void worker(int index);
@@ -164,15 +163,22 @@ class ThreadPool {
     std::uint64_t ticks = 0;  // its task's time in that generation, if balanced (TSC ticks)
   };
 
-  // Shares in fixed point: prefix_[t] = (threads 0..t-1's shares) * 2^16, prefix_[size()] = 2^16.
+  // Shares in fixed point: prefix(t) = (threads 0..t-1's shares) * 2^16, prefix(size()) = 2^16,
+  // kept in whole cache lines of their own: every task reads them, and a line shared with the
+  // caller's per-run counters would be one more transfer between cores per run.
   static constexpr int kShareBits = 16;
   static constexpr std::uint64_t kOne = std::uint64_t{1} << kShareBits;
+  struct alignas(64) PrefixLine {
+    std::uint64_t v[8];
+  };
+  std::uint64_t& prefix(int t) { return prefix_[static_cast<std::size_t>(t / 8)].v[t % 8]; }
+  std::uint64_t prefix(int t) const { return prefix_[static_cast<std::size_t>(t / 8)].v[t % 8]; }
 
   int n_threads_;
   // Read by every task of a run, written only between runs (before the generation that publishes
   // the run, so a worker that saw the generation sees it): shared in every cache, not a transfer.
   TaskStamp* stamps_ = nullptr;
-  std::vector<std::uint64_t> prefix_;  // its elements rewritten once per window of balanced runs
+  std::vector<PrefixLine> prefix_;  // rewritten once per window of balanced runs
   Job job_;
   std::unique_ptr<Done[]> done_;
   // The caller's alone (written every balanced run, so on a line no worker reads): the shares as
