@@ -172,9 +172,13 @@ TEST(ThreadPool, RunBalancedCoversEachUnitOnceInShares) {
     ThreadPool pool(T);
     const std::int64_t units = (std::int64_t{1} << 32) + 5;
     std::vector<std::pair<std::int64_t, std::int64_t>> r(static_cast<std::size_t>(T), {-1, -1});
-    pool.run_balanced(units, [&](int t, std::int64_t u0, std::int64_t u1) { r[static_cast<std::size_t>(t)] = {u0, u1}; });
+    pool.run_balanced(units, [&](int t, std::int64_t u0, std::int64_t u1) {
+      r[static_cast<std::size_t>(t)] = {u0, u1};
+    });
     EXPECT_EQ(r[0].first, 0) << T;
-    for (int t = 1; t < T; ++t) EXPECT_EQ(r[static_cast<std::size_t>(t)].first, r[static_cast<std::size_t>(t - 1)].second) << T;
+    for (int t = 1; t < T; ++t)
+      EXPECT_EQ(r[static_cast<std::size_t>(t)].first, r[static_cast<std::size_t>(t - 1)].second)
+          << T;
     EXPECT_EQ(r.back().second, units) << T;
   }
   ThreadPool pool(2);
