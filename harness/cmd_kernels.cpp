@@ -58,7 +58,7 @@ std::string joined(const std::vector<double>& v, double scale, int digits, const
 // Every field of a result as one flat row (Markdown / CSV files): the result, its statistics, the
 // roofline fractions and the environment, so a row stands on its own.
 std::vector<std::string> flat_header() {
-  return {"kernel", "kernel_ran", "isa", "format", "shape", "M", "K", "batch", "threads", "hot", "tile",
+  return {"kernel", "kernel_ran", "isa", "format", "shape", "M", "K", "parts", "batch", "threads", "hot", "tile",
           "tile_source", "n", "median_us", "mean_us", "stddev_us", "min_us", "quantize_us", "prepare_us",
           "pack_ms", "gops", "weight_gbps", "read_gbps_ceiling", "int8_peak_gops", "pct_of_read_bw",
           "pct_of_int8_peak", "roofline_bound", "roofline_pct", "roofline_pct_best", "read_gbps_now",
@@ -71,7 +71,8 @@ std::vector<std::string> flat_row(const bench::Result& r, const nlohmann::json& 
   const bench::Anatomy& a = r.anatomy;
   const bool calls = a.calls > 0, tasks = !a.task_median.empty();
   return {std::string(r.spec.kernel->name), r.kernel_ran, r.isa, std::string(r.spec.kernel->format),
-          r.spec.shape, std::to_string(r.spec.M), std::to_string(r.spec.K), std::to_string(r.spec.N),
+          r.spec.shape, std::to_string(r.spec.M), std::to_string(r.spec.K),
+          r.spec.parts.empty() ? "" : r.spec.mxk().substr(0, r.spec.mxk().rfind('x')), std::to_string(r.spec.N),
           std::to_string(r.spec.threads), r.spec.hot ? "hot" : "cold", r.tile.str(), r.spec.tile_source,
           std::to_string(r.gemm.samples.size()), fmt(r.gemm.median * 1e6, 2), fmt(r.gemm.mean * 1e6, 2),
           fmt(r.gemm.stddev * 1e6, 2), fmt(r.gemm.min * 1e6, 2), fmt(r.quantize.median * 1e6, 2),
@@ -119,7 +120,10 @@ bandwidth (cold GEMV), 'cpu' rows by the int8 multiply-add peak of the kernel's 
                  in-cache GEMV here), next to bitnet.cpp's figures for this machine class
                  (results/anchors/); -k picks other rows
   -k KERNELS     names, families or globs (default: all runnable rows)
-  --shapes LIST  model presets (2b4t, large, 3b, 8b, falcon3-7b, 100b, ...) or MxK (default: 2b4t)
+  --shapes LIST  model presets (2b4t, large, 3b, 8b, falcon3-7b, 100b, ...: each matrix shape of
+                 the model once), a preset with :calls (2b4t:calls: the calls a layer makes, q/k/v
+                 and gate/up as one call each, as the model runs them), MxK, or M1+M2+...xK (one
+                 call over matrices of M1, M2, ... rows) (default: 2b4t)
   -b BATCH       tokens per call, list or range (default: 1)
   -t THREADS     thread counts (default: 1)
   -r REPS        repetitions (default: 5)
@@ -155,6 +159,7 @@ examples:
   tritbench kernels --quick
   tritbench kernels -k 'i2s*' --shapes 2b4t,100b -b 1,128 -t 1,2 -o json --out k.json
   tritbench kernels -k i2s__avx512vnni --shapes 2560x2560 -b 128 --tile rb=6,cb=3 --hot
+  tritbench kernels -k i2r_4s__avx512vnni --shapes 2b4t,2b4t:calls -t 2 --read-now
 )";
     return 0;
   }
@@ -212,7 +217,7 @@ examples:
               std::cerr << "skipping " << k->name << ": " << e.what() << "\n";
             continue;
           }
-          specs.push_back({k, s.label, s.M, s.K, N, static_cast<int>(t), hot, choice.tile, choice.source});
+          specs.push_back({k, s.label, s.M, s.K, N, static_cast<int>(t), hot, choice.tile, choice.source, s.parts});
         }
   if (specs.empty()) throw UsageError("nothing to run: no selected kernel runs here with these options");
   std::cerr << "tritbench kernels: " << specs.size() << " benchmarks, " << opts.repetitions
@@ -235,12 +240,12 @@ examples:
   int failed = 0;
   for (const auto& r : results) {
     if (!r.error.empty()) {
-      std::cerr << r.spec.kernel->name << " " << r.spec.M << "x" << r.spec.K << " N=" << r.spec.N << ": "
+      std::cerr << r.spec.kernel->name << " " << r.spec.mxk() << " N=" << r.spec.N << ": "
                 << r.error << "\n";
       if (r.error.rfind("skipped", 0) != 0) ++failed;
       continue;
     }
-    std::vector<std::string> row = {r.kernel_ran, r.spec.shape, std::to_string(r.spec.M) + "x" + std::to_string(r.spec.K),
+    std::vector<std::string> row = {r.kernel_ran, r.spec.shape, r.spec.mxk(),
                                     std::to_string(r.spec.N), std::to_string(r.spec.threads), r.tile.str(),
                                     r.spec.tile_source.substr(0, 3), fmt(r.gemm.median * 1e6, 1),
                                     fmt(r.gemm.min * 1e6, 1), fmt(r.gemm.mean > 0 ? 100 * r.gemm.stddev / r.gemm.mean : 0, 1),
@@ -265,7 +270,7 @@ examples:
     nlohmann::json j = r.to_json();
     if (quick) {
       // bitnet.cpp's figure includes activation quantization: compare the whole BitLinear call.
-      const double a = anchor_ms(anchors, r.spec.M, r.spec.K, r.spec.threads);
+      const double a = r.spec.parts.empty() ? anchor_ms(anchors, r.spec.M, r.spec.K, r.spec.threads) : 0;
       const double total = r.gemm.min + r.quantize.min + r.prepare.min;
       row.push_back(a > 0 ? fmt(a * 1e3, 1) : "");
       row.push_back(a > 0 ? fmt(a * 1e-3 / total, 2) + "x" : "");

@@ -72,6 +72,16 @@ std::string summary_markdown(const nlohmann::json& r) {
     // % roof as in `tritbench kernels`; % now / % calls only for rows measured with read_now /
     // read_calls.
     auto has = [](const nlohmann::json& row, const char* key) { return row.contains(key) && !row[key].is_null(); };
+    // "2560", or "2560+640+640" for a call over several matrices.
+    auto rows_of = [&](const nlohmann::json& row) {
+      if (!has(row, "parts")) return std::to_string(row["M"].get<std::int64_t>());
+      std::string m;
+      for (const auto& p : row["parts"]) {
+        if (!m.empty()) m += '+';
+        m += std::to_string(p.get<std::int64_t>());
+      }
+      return m;
+    };
     const bool any_now = std::any_of(r["sweeps"].begin(), r["sweeps"].end(), [&](const auto& s) { return has(s, "read_now"); });
     std::vector<std::string> head = {"kernel", "shape", "MxK", "N", "t", "weights", "median us", "GOP/s", "weight GB/s", "% roof"};
     if (any_now) head.push_back("% now");
@@ -86,7 +96,7 @@ std::string summary_markdown(const nlohmann::json& r) {
       const bool roof = has(s, "roofline");
       const bool now = has(s, "read_now");
       std::vector<std::string> row = {
-          s["kernel_ran"], s["shape"], std::to_string(s["M"].get<std::int64_t>()) + "x" + std::to_string(s["K"].get<std::int64_t>()),
+          s["kernel_ran"], s["shape"], rows_of(s) + "x" + std::to_string(s["K"].get<std::int64_t>()),
           std::to_string(s["batch"].get<std::int64_t>()), std::to_string(s["threads"].get<int>()),
           s["hot"].get<bool>() ? "hot" : "cold", fmt(s["median_seconds"].get<double>() * 1e6, 1),
           fmt(s["gops"].get<double>(), 1), fmt(s["weight_gbps"].get<double>(), 1),
@@ -180,7 +190,8 @@ examples:
             if (!runnable(*k)) continue;
             // The tile the row would be packed with (tuned for this machine when tuning data exists).
             const TileChoice choice = choose_tile(*k, shape.M, shape.K, N, static_cast<int>(t), s.hot);
-            p.specs.push_back({k, shape.label, shape.M, shape.K, N, static_cast<int>(t), s.hot, choice.tile, choice.source});
+            p.specs.push_back({k, shape.label, shape.M, shape.K, N, static_cast<int>(t), s.hot,
+                               choice.tile, choice.source, shape.parts});
           }
     units += static_cast<std::int64_t>(p.specs.size());
     sweeps.push_back(std::move(p));

@@ -46,7 +46,7 @@ std::vector<Timed> time_tiles(const KernelInfo& k, const sweep::Shape& s, std::i
     const TileConfig e = effective_tile(k, t, s.M, s.K, N);
     if (std::find(seen.begin(), seen.end(), e) != seen.end()) continue;
     seen.push_back(e);
-    specs.push_back({&k, s.label, s.M, s.K, N, threads, hot, e, "override"});
+    specs.push_back({&k, s.label, s.M, s.K, N, threads, hot, e, "override", s.parts});
   }
   std::vector<Timed> out;
   for (const auto& r : bench::run(specs, opts)) {

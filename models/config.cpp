@@ -135,4 +135,11 @@ std::vector<LinearShape> linear_shapes(const ModelConfig& c) {
   return out;
 }
 
+std::vector<LinearCall> linear_calls(const ModelConfig& c) {
+  return {{"attn_qkv", {c.q_dim(), c.kv_dim(), c.kv_dim()}, c.hidden},
+          {"attn_output", {c.hidden}, c.q_dim()},
+          {"ffn_gate_up", {c.ffn, c.ffn}, c.hidden},
+          {"ffn_down", {c.hidden}, c.ffn}};
+}
+
 }  // namespace tritbench::models

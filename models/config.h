@@ -51,4 +51,14 @@ struct LinearShape {
 };
 std::vector<LinearShape> linear_shapes(const ModelConfig& c);
 
+// The BitLinear calls a layer makes, in order (models/transformer.cpp): matrices that read the
+// same activations run as one call (gemm_f32_multi: q, k and v; gate and up), so a call is one
+// or more matrices of the same K, parts = their row counts.
+struct LinearCall {
+  std::string label;  // "attn_qkv", "attn_output", "ffn_gate_up", "ffn_down"
+  std::vector<std::int64_t> parts;
+  std::int64_t K;
+};
+std::vector<LinearCall> linear_calls(const ModelConfig& c);
+
 }  // namespace tritbench::models

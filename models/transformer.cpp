@@ -132,6 +132,8 @@ void Transformer::forward(const std::int32_t* tokens, std::int64_t n, float* log
     norm_rows(x_.data(), h_.data(), H, L.attn_norm);
     reference::quantize_activations(h_.data(), n, H, H, qa_, pool_);
     {
+      // One call for q, k and v (and below for gate and up): models::linear_calls lists these
+      // calls for `tritbench kernels --shapes PRESET:calls`; keep the two in step.
       const PackedWeights* w[] = {&L.wq, &L.wk, &L.wv};
       float* y[] = {q_.data(), k_.data(), v_.data()};
       gemm_f32_multi(w, qa_, ws_, y, pool_);

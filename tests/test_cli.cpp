@@ -50,6 +50,7 @@ TEST(Cli, BadValuesAreRefusedByName) {
       {"kernels -r 0", "-r: 0 is out of range"},
       {"kernels --min-time abc", "--min-time: 'abc' is not a number"},
       {"kernels --shapes 12y4", "neither a model preset"},
+      {"kernels --shapes 2b4x:calls", "'2b4x' is not a model preset"},
       {"kernels -o xml", "-o: unknown format 'xml'"},
       {"e2e --synthetic nosuch", "unknown synthetic preset 'nosuch'"},
       {"e2e", "give exactly one of -m FILE or --synthetic PRESET"},

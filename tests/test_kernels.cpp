@@ -143,8 +143,48 @@ TEST_P(KernelTest, MultiGemmEqualsOneGemmPerWeight) {
       for (int i = 0; i < 3; ++i)
         ASSERT_EQ(0, std::memcmp(ref[i].data(), y[i].data(), y[i].size() * sizeof(float)))
             << k.name << " N=" << N << " threads=" << t << " matrix " << i;
+      // The overload benchmarks time: activations prepared once beforehand, the same results.
+      GemmWorkspace ws2;
+      prepare_activations(p[0], a, ws2);
+      for (int i = 0; i < 3; ++i) y[i].assign(static_cast<std::size_t>(N * Ms[i]), -1.0f);
+      gemm_f32_multi(w, ws2, out, &pool);
+      for (int i = 0; i < 3; ++i)
+        ASSERT_EQ(0, std::memcmp(ref[i].data(), y[i].data(), y[i].size() * sizeof(float)))
+            << k.name << " N=" << N << " threads=" << t << " matrix " << i
+            << " (prepared overload)";
     }
   }
+}
+
+// The prepared overload refuses weights its one preparation cannot serve, and activations that
+// were never prepared, with an error instead of wrong numbers.
+TEST(Gemm, MultiOnPreparedActivationsRefusesWhatTheyCannotServe) {
+  const KernelInfo& k = *resolve_kernels("naive__scalar").at(0);
+  check::CaseData d1, d2;
+  check::make_data({64, 256, 1, check::WeightData::kRandom, check::ActData::kGaussian, 7u}, d1);
+  check::make_data({64, 512, 1, check::WeightData::kRandom, check::ActData::kGaussian, 8u}, d2);
+  const PackedWeights p1 = pack_weights(k, d1.w), p2 = pack_weights(k, d2.w);
+  std::vector<float> y1(64), y2(64);
+  float* out[] = {y1.data(), y2.data()};
+  ThreadPool pool(2);
+  GemmWorkspace ws;
+  const PackedWeights* same[] = {&p1, &p1};
+  try {
+    gemm_f32_multi(same, ws, out, &pool);
+    FAIL() << "unprepared activations accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("not prepared"), std::string::npos) << e.what();
+  }
+  prepare_activations(p1, d1.a, ws);
+  const PackedWeights* mixed[] = {&p1, &p2};
+  try {
+    gemm_f32_multi(mixed, ws, out, &pool);
+    FAIL() << "weights of different K accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("one kernel, K and tile"), std::string::npos) << e.what();
+  }
+  gemm_f32_multi(same, ws, out, &pool);  // what it can serve still runs
+  EXPECT_EQ(0, std::memcmp(y1.data(), y2.data(), y1.size() * sizeof(float)));
 }
 
 INSTANTIATE_TEST_SUITE_P(Registry, KernelTest, ::testing::ValuesIn(row_names()),

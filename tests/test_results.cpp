@@ -122,7 +122,7 @@ TEST(Run, WritesResultsAndSummary) {
   TempDir d;
   write(d.root() / "mini.json", R"({"checks": {"e2e": {"model": "synthetic:tiny", "steps": 4}},
     "sweeps": [{"kernels": "i2s", "shapes": "64x256", "batch": [1, 3], "hot": true, "repetitions": 2, "min_time": 0.001},
-               {"kernels": "naive", "shapes": "64x64", "threads": [2], "hot": true, "repetitions": 2, "min_time": 0.001,
+               {"kernels": "naive", "shapes": "64x64,32+32x64", "threads": [2], "hot": true, "repetitions": 2, "min_time": 0.001,
                 "anatomy": true}],
     "e2e": [{"model": "synthetic:tiny", "kernels": "i2s", "prompt": [8], "gen": [4], "threads": [1], "repetitions": 2}]})");
   std::string out;
@@ -134,8 +134,10 @@ TEST(Run, WritesResultsAndSummary) {
   const json r = json::parse(std::ifstream(jpath));
   EXPECT_EQ(r["experiment"], "mini");
   EXPECT_FALSE(r["interrupted"].get<bool>());
-  ASSERT_EQ(r["sweeps"].size(), 3u);
+  ASSERT_EQ(r["sweeps"].size(), 4u);
   EXPECT_EQ(r["e2e"].size(), 2u);  // pp8 and tg4
+  EXPECT_EQ(r["sweeps"][3]["parts"], json({32, 32})) << "one call over two matrices";
+  EXPECT_EQ(r["sweeps"][3]["M"], 64);
   EXPECT_TRUE(r["sweeps"][0]["anatomy"].is_null());
   EXPECT_EQ(r["sweeps"][2]["anatomy"]["task_median_seconds"].size(), 2u)
       << "anatomy: true, two threads";
@@ -154,6 +156,7 @@ TEST(Run, WritesResultsAndSummary) {
   const std::string md((std::istreambuf_iterator<char>(mf)), std::istreambuf_iterator<char>());
   EXPECT_NE(md.find("| weights |"), std::string::npos) << md;
   EXPECT_NE(md.find("| hot |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 32+32x64 | 32+32x64 |"), std::string::npos) << "label and MxK of the call: " << md;
   EXPECT_EQ(md.find("% now"), std::string::npos) << md;
   EXPECT_EQ(md.find("% calls"), std::string::npos) << md;
   EXPECT_NE(md.find("% tail"), std::string::npos) << md;

@@ -5,18 +5,22 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
-
+#include "harness/lib/args.h"
 #include "harness/lib/bench.h"
 #include "harness/lib/io.h"
 #include "harness/lib/roofline.h"
 #include "harness/lib/roofline_kernels.h"
+#include "harness/lib/sweep.h"
 #include "harness/lib/tuning_io.h"
 #include "kernels/registry.h"
+#include "kernels/runtime/gemm.h"
 #include "kernels/runtime/thread_pool.h"
+#include "models/config.h"
 #include "tests/test_util.h"
 
 namespace tritbench {
@@ -133,6 +137,118 @@ TEST(Roofline, ReadCallsReadsEachBuffersPartsOnce) {
   ThreadPool pool(2);
   EXPECT_EQ(roofline::read_calls_gbps(pool, {pa}, 4095, 1), 0) << "under one 4 KiB unit: nothing to read";
   EXPECT_EQ(roofline::read_calls_gbps(pool, {}, kBytes, 1), 0);
+}
+
+// A call over several buffers: the threads split the buffers' whole 4 KiB units as one sequence,
+// and every counted word is read once per pattern.
+TEST(Roofline, ReadCallsOverSeveralBuffersReadEachUnitOnce) {
+  constexpr std::size_t kA = 2 * 4096, kB = 3 * 4096 + 960;  // 2 + 3 units; b's tail is not read
+  std::vector<std::uint64_t> a(kA / 8 + 8), b(kB / 8 + 8);
+  auto aligned = [](std::vector<std::uint64_t>& v) {
+    auto p = reinterpret_cast<std::uintptr_t>(v.data());
+    return reinterpret_cast<std::uint64_t*>((p + 63) / 64 * 64);
+  };
+  std::uint64_t* pa = aligned(a);
+  std::uint64_t* pb = aligned(b);
+  std::uint64_t expect = 0;
+  for (std::size_t i = 0; i < kA / 8; ++i) expect += pa[i] = (i + 3) * 0x9E3779B97F4A7C15ull;
+  for (std::size_t i = 0; i < kB / 8; ++i) {
+    pb[i] = (i + 5) * 0xC2B2AE3D27D4EB4Full;
+    if (i < 3 * 4096 / 8) expect += pb[i];
+  }
+  for (int threads : {1, 2, 3, 4}) {
+    ThreadPool pool(threads);
+    std::uint64_t sum = 0;
+    const std::vector<std::vector<roofline::ReadSpan>> calls = {{{pa, kA}, {pb, kB}},
+                                                                {{pb, kB}, {pa, kA}}};
+    EXPECT_GT(roofline::read_calls_gbps(pool, calls, 1, &sum), 0);
+    EXPECT_EQ(sum, 3 * 2 * expect) << threads << " threads: each unit once per call and pattern";
+  }
+}
+
+// --shapes: presets (each matrix shape once), presets' calls (q/k/v and gate/up as one call), MxK
+// and M1+M2+...xK; bad items are usage errors naming the item.
+TEST(Sweep, ShapesOfMatricesAndOfCalls) {
+  const auto m = sweep::parse_shapes("2b4t");
+  ASSERT_EQ(m.size(), 4u);
+  for (const auto& s : m) EXPECT_TRUE(s.parts.empty()) << s.label;
+  const auto c = sweep::parse_shapes("2b4t:calls");
+  ASSERT_EQ(c.size(), 4u);
+  EXPECT_EQ(c[0].label, "2b4t:calls.attn_qkv");
+  EXPECT_EQ(c[0].parts, (std::vector<std::int64_t>{2560, 640, 640}));
+  EXPECT_EQ(c[0].M, 3840);
+  EXPECT_EQ(c[0].K, 2560);
+  EXPECT_EQ(c[1].label, "2b4t:calls.attn_output");
+  EXPECT_TRUE(c[1].parts.empty());
+  EXPECT_EQ(c[1].M, 2560);
+  EXPECT_EQ(c[2].parts, (std::vector<std::int64_t>{6912, 6912}));
+  EXPECT_EQ(c[2].M, 13824);
+  EXPECT_EQ(c[3].M, 2560);
+  EXPECT_EQ(c[3].K, 6912);
+  const auto e = sweep::parse_shapes("640+640x2560,100x300");
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_EQ(e[0].parts, (std::vector<std::int64_t>{640, 640}));
+  EXPECT_EQ(e[0].M, 1280);
+  EXPECT_EQ(e[0].label, "640+640x2560");
+  EXPECT_TRUE(e[1].parts.empty());
+  EXPECT_EQ(e[1].M, 100);
+  for (const auto& [bad, expect] : std::vector<std::pair<std::string, std::string>>{
+           {"nope:calls", "'nope' is not a model preset"},
+           {"640+x2560", "'640+x2560'"},
+           {"1+1+1+1+1+1+1+1+1x64", "9 matrices in one call (at most 8)"},
+           {"64x", "'64x'"}}) {
+    try {
+      sweep::parse_shapes(bad);
+      ADD_FAILURE() << bad << " accepted";
+    } catch (const UsageError& err) {
+      EXPECT_NE(std::string(err.what()).find(expect), std::string::npos)
+          << bad << ": " << err.what();
+    }
+  }
+}
+
+// Every preset's calls cover exactly its matrices: as many of each shape per layer as
+// linear_shapes counts.
+TEST(Sweep, ModelCallsCoverEachMatrixOnce) {
+  for (const char* name : {"2b4t", "large", "3b", "8b", "falcon3-7b", "100b"}) {
+    const auto* cfg = models::find_preset(name);
+    ASSERT_NE(cfg, nullptr) << name;
+    std::map<std::pair<std::int64_t, std::int64_t>, int> from_calls, from_shapes;
+    for (const auto& c : models::linear_calls(*cfg))
+      for (std::int64_t m : c.parts) ++from_calls[{m, c.K}];
+    for (const auto& s : models::linear_shapes(*cfg)) from_shapes[{s.M, s.K}] += s.per_layer;
+    EXPECT_EQ(from_calls, from_shapes) << name;
+  }
+}
+
+// A call over several matrices runs them through gemm_f32_multi: its bytes are all parts' bytes,
+// its GOP/s count all rows, it rotates whole calls, and a plain read of the same calls is taken.
+TEST(Bench, CallsOverSeveralMatricesRunAsOneCall) {
+  const KernelInfo* k = find_kernel("naive__scalar");
+  bench::Spec one{k, "one", 64, 256, 1, 2, false, {}, "default"};
+  bench::Spec call{k, "call", 64 + 128, 256, 1, 2, false, {}, "default", {64, 128}};
+  bench::Spec bad{k, "bad", 100, 256, 1, 2, false, {}, "default", {64, 128}};
+  bench::Options o;
+  o.repetitions = 2;
+  o.min_time = 0.001;
+  o.progress = false;
+  o.rotate_bytes = 1 << 20;
+  o.read_calls = true;
+  const auto rs = bench::run({one, call, bad}, o);
+  ASSERT_EQ(rs.size(), 3u);
+  ASSERT_EQ(rs[0].error, "");
+  ASSERT_EQ(rs[1].error, "");
+  EXPECT_EQ(rs[1].kernel_ran, "naive__scalar");
+  EXPECT_EQ(rs[1].spec.mxk(), "64+128x256");
+  EXPECT_EQ(rs[0].spec.mxk(), "64x256");
+  EXPECT_EQ(rs[1].packed_bytes, 3 * rs[0].packed_bytes) << "naive packs a byte per weight";
+  EXPECT_EQ(rs[1].weight_copies, (std::int64_t{1} << 20) / rs[1].packed_bytes + 1);
+  EXPECT_DOUBLE_EQ(rs[1].gops, 2.0 * 192 * 256 / rs[1].gemm.median * 1e-9);
+  EXPECT_GT(rs[1].read_calls_gbps, 0);
+  const nlohmann::json j = rs[1].to_json();
+  EXPECT_EQ(j["parts"], nlohmann::json({64, 128}));
+  EXPECT_TRUE(rs[0].to_json()["parts"].is_null());
+  EXPECT_NE(rs[2].error.find("add up to 192, not M = 100"), std::string::npos) << rs[2].error;
 }
 
 TEST(Roofline, SavedOnceThenReusedPerMachine) {

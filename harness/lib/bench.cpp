@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <numeric>
+#include <span>
 #include <stdexcept>
 
 #include "harness/lib/roofline.h"
@@ -26,44 +27,64 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Packed copies of one weight matrix, kept while consecutive benchmarks can use them: same packer,
-// shape and tile give the same bytes, whichever row of the packer's family runs them.
+// Packed copies of one call's weight matrices (one, or the parts of a multi-matrix call), kept
+// while consecutive benchmarks can use them: same packer, shape and tile give the same bytes,
+// whichever row of the packer's family runs them.
 struct WeightSet {
   PackFn pack = nullptr;
-  std::int64_t M = 0, K = 0;
+  std::int64_t K = 0;
+  std::vector<std::int64_t> parts;  // row counts of the call's matrices (one entry: one matrix)
   TileConfig tile;
   bool cold = false;
-  std::vector<PackedWeights> copies;
+  std::vector<PackedWeights> copies;       // copy c's matrix i at c * parts.size() + i
+  std::vector<const PackedWeights*> ptrs;  // the same, for gemm_f32_multi
   std::unique_ptr<WeightArena> arena;  // the copies, end to end as a model's layers are
   double pack_seconds = 0;
+  std::int64_t bytes = 0;  // one copy, all parts
 
+  std::size_t group() const { return parts.size(); }
+  std::size_t n_copies() const { return group() ? copies.size() / group() : 0; }
   bool serves(const Spec& s) const {
-    return pack == s.kernel->pack && M == s.M && K == s.K && (tile == s.tile || !tile_matters(s)) &&
-           (cold || s.hot) && !copies.empty();
+    return pack == s.kernel->pack && K == s.K && parts == parts_of(s) &&
+           (tile == s.tile || !tile_matters(s)) && (cold || s.hot) && !copies.empty();
+  }
+  static std::vector<std::int64_t> parts_of(const Spec& s) {
+    return s.parts.empty() ? std::vector<std::int64_t>{s.M} : s.parts;
   }
   static bool tile_matters(const Spec& s) { return !s.kernel->tiles || s.kernel->tiles->pack_uses_tile; }
 };
 
 void build(const Spec& s, std::int64_t rotate_bytes, WeightSet& ws) {
   ws = WeightSet{};
-  TernaryMatrix w;
-  Rng rng(static_cast<std::uint64_t>(s.M * 1000003 + s.K));
-  w.M = s.M;
-  w.K = s.K;
-  w.scale = 0.7f;
-  w.w.resize(static_cast<std::size_t>(s.M * s.K));
-  for (auto& v : w.w) v = rng.ternary();
-  const auto t0 = Clock::now();
-  ws.copies.push_back(pack_weights(*s.kernel, w, &s.tile));
-  ws.pack_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  ws.parts = WeightSet::parts_of(s);
+  std::int64_t rows = 0;
+  for (std::int64_t m : ws.parts) rows += m;
+  if (rows != s.M)
+    throw std::invalid_argument("benchmark " + s.mxk() + ": the parts' rows add up to " +
+                                std::to_string(rows) + ", not M = " + std::to_string(s.M));
   ws.arena = std::make_unique<WeightArena>();
   auto adopt = [&](PackedWeights& p) {
     ws.arena->adopt(p.data);
     ws.arena->adopt(p.extra);
   };
-  adopt(ws.copies[0]);
+  std::int64_t first_row = 0;
+  for (std::int64_t m : ws.parts) {
+    TernaryMatrix w;
+    // Seeded by the rows so far: a single matrix gets the same weights as before calls existed.
+    Rng rng(static_cast<std::uint64_t>((first_row + m) * 1000003 + s.K));
+    w.M = m;
+    w.K = s.K;
+    w.scale = 0.7f;
+    w.w.resize(static_cast<std::size_t>(m * s.K));
+    for (auto& v : w.w) v = rng.ternary();
+    const auto t0 = Clock::now();
+    ws.copies.push_back(pack_weights(*s.kernel, w, &s.tile));
+    ws.pack_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+    adopt(ws.copies.back());
+    ws.bytes += static_cast<std::int64_t>(ws.copies.back().bytes());
+    first_row += m;
+  }
   ws.pack = s.kernel->pack;
-  ws.M = s.M;
   ws.K = s.K;
   ws.tile = s.tile;
   ws.cold = !s.hot;
@@ -71,14 +92,17 @@ void build(const Spec& s, std::int64_t rotate_bytes, WeightSet& ws) {
     // 2.5x the LLC as reported (VMs may report the whole socket's L3), capped at 2 GiB.
     const double llc = static_cast<double>(cpu_info().last_level_cache_bytes());
     const double span = rotate_bytes > 0 ? static_cast<double>(rotate_bytes) : std::min(2.5 * llc, 2.0 * (1ull << 30));
-    const auto bytes = static_cast<double>(ws.copies[0].bytes());
-    const auto n = static_cast<std::int64_t>(std::ceil(span / std::max(1.0, bytes)));
-    ws.copies.reserve(static_cast<std::size_t>(n));
-    for (std::int64_t i = 1; i < n; ++i) {
-      ws.copies.push_back(ws.copies[0]);
-      adopt(ws.copies.back());
-    }
+    const auto n =
+        static_cast<std::int64_t>(std::ceil(span / std::max(1.0, static_cast<double>(ws.bytes))));
+    const std::size_t g = ws.group();
+    ws.copies.reserve(static_cast<std::size_t>(n) * g);
+    for (std::int64_t c = 1; c < n; ++c)
+      for (std::size_t i = 0; i < g; ++i) {
+        ws.copies.push_back(ws.copies[i]);
+        adopt(ws.copies.back());
+      }
   }
+  for (const PackedWeights& p : ws.copies) ws.ptrs.push_back(&p);
 }
 
 // Seconds per call of f: `blocks` samples, each the mean over enough calls to last block_seconds.
@@ -124,8 +148,8 @@ class Collector : public benchmark::BenchmarkReporter {
 };
 
 std::string bench_name(const Spec& s) {
-  return std::string(s.kernel->name) + "/M" + std::to_string(s.M) + "xK" + std::to_string(s.K) + "/N" +
-         std::to_string(s.N) + "/t" + std::to_string(s.threads) + (s.hot ? "/hot" : "/cold") +
+  return std::string(s.kernel->name) + "/" + s.mxk() + "/N" + std::to_string(s.N) + "/t" +
+         std::to_string(s.threads) + (s.hot ? "/hot" : "/cold") +
          (s.tile_source == "default" ? "" : "/" + s.tile_source + ":" + s.tile.str());
 }
 
@@ -226,6 +250,17 @@ void init_benchmark_library() {
 
 }  // namespace
 
+std::string Spec::mxk() const {
+  std::string m;
+  for (std::int64_t p : WeightSet::parts_of(*this)) {
+    if (!m.empty()) m += '+';
+    m += std::to_string(p);
+  }
+  m += 'x';
+  m += std::to_string(K);
+  return m;
+}
+
 Stats Stats::of(std::vector<double> samples) {
   Stats st;
   st.samples = samples;
@@ -256,8 +291,9 @@ std::vector<Result> run(const std::vector<Spec>& specs, const Options& opts) {
   auto key = [&](std::size_t i) {
     const Spec& s = specs[i];
     const TileConfig t = WeightSet::tile_matters(s) ? s.tile : TileConfig{};
-    return std::make_tuple(s.M, s.K, reinterpret_cast<std::uintptr_t>(s.kernel->pack), t.row_block,
-                           t.col_block, t.k_block, t.parallel, t.block_rows, t.prefetch, t.streams, s.hot);
+    return std::make_tuple(s.M, s.K, s.parts, reinterpret_cast<std::uintptr_t>(s.kernel->pack),
+                           t.row_block, t.col_block, t.k_block, t.parallel, t.block_rows,
+                           t.prefetch, t.streams, s.hot);
   };
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return key(a) < key(b); });
 
@@ -288,15 +324,21 @@ std::vector<Result> run(const std::vector<Spec>& specs, const Options& opts) {
       p.kernel = s.kernel;
       p.tile = s.tile;  // the same bytes serve every tile when the packer ignores it
     }
-    const std::size_t n_copies = s.hot ? 1 : weights.copies.size();
+    const std::size_t g = weights.group();
+    const std::size_t n_copies = s.hot ? 1 : weights.n_copies();
     r.weight_copies = static_cast<std::int64_t>(n_copies);
-    r.packed_bytes = static_cast<std::int64_t>(weights.copies[0].bytes());
+    r.packed_bytes = weights.bytes;
     r.pack_seconds = weights.pack_seconds;
     r.tile = effective_tile(*s.kernel, s.tile, s.M, s.K, s.N);
 
     auto& pool = pools[s.threads];
     if (!pool) pool = std::make_unique<ThreadPool>(s.threads);
     std::vector<float> x(static_cast<std::size_t>(s.N * s.K)), y(static_cast<std::size_t>(s.N * s.M));
+    std::vector<float*> ys;  // each part's output (ldy = its rows)
+    for (std::int64_t off = 0; std::int64_t m : weights.parts) {
+      ys.push_back(y.data() + s.N * off);
+      off += m;
+    }
     Rng rng(static_cast<std::uint64_t>(s.M * 31 + s.K * 7 + s.N));
     for (auto& v : x) v = static_cast<float>(rng.normal());
     QuantizedBatch a;
@@ -309,9 +351,13 @@ std::vector<Result> run(const std::vector<Spec>& specs, const Options& opts) {
                                opts.repetitions, block);
       r.prepare = time_blocks([&] { prepare_activations(weights.copies[0], a, ws); }, opts.repetitions, block);
       reset_kernel_call_counts();
-      // ws.prepared was made for copy 0; the copies share shape and tile, so it serves them all.
+      // ws.prepared was made for copy 0's first matrix; the matrices share K and tile, so it serves
+      // them all.
       auto call = [&] {
-        gemm_f32(weights.copies[next], ws, y.data(), s.M, pool.get());
+        if (g == 1)
+          gemm_f32(weights.copies[next], ws, y.data(), s.M, pool.get());
+        else
+          gemm_f32_multi(std::span(weights.ptrs).subspan(next * g, g), ws, ys, pool.get());
         next = next + 1 == n_copies ? 0 : next + 1;
       };
       // Warm-up once (first touch of the output, the pool's first wake-up); Google Benchmark calls
@@ -319,11 +365,18 @@ std::vector<Result> run(const std::vector<Spec>& specs, const Options& opts) {
       call();
       roofline::ReadProbe* probe = s.hot ? nullptr : opts.read_now;
       if (probe) r.read_gbps_now = probe->read_gbps(*pool, opts.read_now_passes);
-      std::vector<const void*> calls;  // the copies' weight bytes, for Options::read_calls
+      std::vector<std::vector<roofline::ReadSpan>>
+          calls;  // the copies' weight bytes, for Options::read_calls
       if (opts.read_calls && !s.hot)
-        for (std::size_t c = 0; c < n_copies; ++c) calls.push_back(weights.copies[c].data.data());
+        for (std::size_t c = 0; c < n_copies; ++c) {
+          auto& call_bytes = calls.emplace_back();
+          for (std::size_t j = 0; j < g; ++j) {
+            const auto& d = weights.copies[c * g + j].data;
+            call_bytes.push_back({d.data(), d.size()});
+          }
+        }
       auto read_calls = [&] {
-        return roofline::read_calls_gbps(*pool, calls, weights.copies[0].data.size(), opts.read_now_passes);
+        return roofline::read_calls_gbps(*pool, calls, opts.read_now_passes);
       };
       if (!calls.empty()) r.read_calls_gbps = read_calls();
       benchmark::RegisterBenchmark(bench_name(s).c_str(), [&](benchmark::State& st) {
@@ -381,39 +434,45 @@ std::vector<Result> run(const std::vector<Spec>& specs, const Options& opts) {
 }
 
 nlohmann::json Result::to_json() const {
-  nlohmann::json j = {{"kernel", std::string(spec.kernel->name)},
-                      {"kernel_ran", kernel_ran},
-                      {"isa", isa},
-                      {"format", std::string(spec.kernel->format)},
-                      {"shape", spec.shape},
-                      {"M", spec.M},
-                      {"K", spec.K},
-                      {"batch", spec.N},
-                      {"threads", spec.threads},
-                      {"hot", spec.hot},
-                      {"tile", tile.str()},
-                      {"tile_fields",
-                       {{"rb", tile.row_block}, {"cb", tile.col_block}, {"kb", tile.k_block},
-                        {"par", tile.parallel}, {"br", tile.block_rows},
-                        {"pf", tile.prefetch}, {"st", tile.streams}}},
-                      {"tile_requested", spec.tile.str()},
-                      {"tile_source", spec.tile_source},
-                      {"weight_copies", weight_copies},
-                      {"packed_bytes", packed_bytes},
-                      {"pack_seconds", pack_seconds},
-                      {"samples_seconds", gemm.samples},
-                      {"median_seconds", gemm.median},
-                      {"mean_seconds", gemm.mean},
-                      {"stddev_seconds", gemm.stddev},
-                      {"min_seconds", gemm.min},
-                      {"n", gemm.samples.size()},
-                      {"cpu_samples_seconds", gemm_cpu_samples},
-                      {"cpu_utilization", cpu_utilization},
-                      {"quantize", quantize.to_json()},
-                      {"prepare", prepare.to_json()},
-                      {"gops", gops},
-                      {"weight_gbps", weight_gbps},
-                      {"error", error}};
+  nlohmann::json j = {
+      {"kernel", std::string(spec.kernel->name)},
+      {"kernel_ran", kernel_ran},
+      {"isa", isa},
+      {"format", std::string(spec.kernel->format)},
+      {"shape", spec.shape},
+      {"M", spec.M},
+      {"K", spec.K},
+      {"parts", spec.parts.empty() ? nlohmann::json(nullptr) : nlohmann::json(spec.parts)},
+      {"batch", spec.N},
+      {"threads", spec.threads},
+      {"hot", spec.hot},
+      {"tile", tile.str()},
+      {"tile_fields",
+       {{"rb", tile.row_block},
+        {"cb", tile.col_block},
+        {"kb", tile.k_block},
+        {"par", tile.parallel},
+        {"br", tile.block_rows},
+        {"pf", tile.prefetch},
+        {"st", tile.streams}}},
+      {"tile_requested", spec.tile.str()},
+      {"tile_source", spec.tile_source},
+      {"weight_copies", weight_copies},
+      {"packed_bytes", packed_bytes},
+      {"pack_seconds", pack_seconds},
+      {"samples_seconds", gemm.samples},
+      {"median_seconds", gemm.median},
+      {"mean_seconds", gemm.mean},
+      {"stddev_seconds", gemm.stddev},
+      {"min_seconds", gemm.min},
+      {"n", gemm.samples.size()},
+      {"cpu_samples_seconds", gemm_cpu_samples},
+      {"cpu_utilization", cpu_utilization},
+      {"quantize", quantize.to_json()},
+      {"prepare", prepare.to_json()},
+      {"gops", gops},
+      {"weight_gbps", weight_gbps},
+      {"error", error}};
   if (has_roofline)
     j["roofline"] = {{"read_gbps", read_gbps_ceiling},      {"int8_peak_gops", int8_peak_gops},
                      {"int8_peak_name", roofline::Roofline::peak_name(spec.kernel->isa)},

@@ -42,6 +42,10 @@ struct Spec {
   bool hot = false;
   TileConfig tile;  // packed with (kernels/runtime/tuning.h choose_tile)
   std::string tile_source = "default";  // default | tuned | override
+  // One call over several matrices of K columns (gemm_f32_multi, as the model runs q/k/v and
+  // gate/up): their row counts, summing to M, each packed with `tile`. Empty: one matrix.
+  std::vector<std::int64_t> parts = {};
+  std::string mxk() const;  // "2560x2560", or "2560+640+640x2560" for parts
 };
 
 struct Options {
@@ -97,7 +101,7 @@ struct Result {
   std::string isa;
   TileConfig tile;  // as the kernel ran it (zero fields resolved), see TileSpace::effective
   std::int64_t weight_copies = 1;
-  std::int64_t packed_bytes = 0;  // one copy
+  std::int64_t packed_bytes = 0;  // one copy (of all parts)
   double pack_seconds = 0;
   Stats gemm, quantize, prepare;
   // CPU time of the calling thread per GEMM call, per repetition, and its share of the real time.

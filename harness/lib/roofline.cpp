@@ -466,28 +466,58 @@ double ReadProbe::read_gbps(ThreadPool& pool, int passes) {
 
 double read_calls_gbps(ThreadPool& pool, const std::vector<const void*>& buffers, std::uint64_t bytes,
                        int passes, std::uint64_t* sum) {
+  std::vector<std::vector<ReadSpan>> calls;
+  calls.reserve(buffers.size());
+  for (const void* b : buffers) calls.push_back({{b, bytes}});
+  return read_calls_gbps(pool, calls, passes, sum);
+}
+
+double read_calls_gbps(ThreadPool& pool, const std::vector<std::vector<ReadSpan>>& calls,
+                       int passes, std::uint64_t* sum) {
   const int T = pool.size();
-  std::uint64_t read = 0;  // bytes read per round
-  for (int i = 0; i < T; ++i) {
-    const auto [b, e] = part(bytes, i, T);
-    read += e - b;
-  }
-  if (buffers.empty() || read == 0) return 0;
+  std::uint64_t read = 0;  // bytes read per round, all calls
+  for (const auto& c : calls)
+    for (const ReadSpan& s : c) read += s.bytes / 4096 * 4096;
+  if (read == 0) return 0;
   std::atomic<std::uint64_t> sink{0};
   double best = 1e30;
   const int rounds = std::max(1, passes);
   for (int p = 0; p < rounds; ++p) {
     if (p == rounds - 1) sink = 0;  // *sum: what the last round read, with every pattern
     for (int streams : kReadStreams) {
+      const ReadFn fn = widest_read(streams);
       double seconds = 0;
-      for (const void* buf : buffers)
-        seconds +=
-            timed_read(pool, widest_read(streams), static_cast<const std::uint8_t*>(buf), bytes, sink);
+      for (const auto& c : calls) {
+        if (c.size() == 1) {
+          seconds +=
+              timed_read(pool, fn, static_cast<const std::uint8_t*>(c[0].p), c[0].bytes, sink);
+          continue;
+        }
+        std::uint64_t units = 0;
+        for (const ReadSpan& s : c) units += s.bytes / 4096;
+        seconds += wall(pool, [&](int i) {
+          // Thread i's units [u0, u1) of the call's sequence, read buffer by buffer.
+          const std::uint64_t u0 = units * static_cast<std::uint64_t>(i) /
+                                   static_cast<std::uint64_t>(T),
+                              u1 = units * static_cast<std::uint64_t>(i + 1) /
+                                   static_cast<std::uint64_t>(T);
+          std::uint64_t first = 0, s = 0;
+          for (const ReadSpan& b : c) {
+            const std::uint64_t n = b.bytes / 4096, lo = std::max(u0, first),
+                                hi = std::min(u1, first + n);
+            if (lo < hi)
+              s +=
+                  fn(static_cast<const std::uint8_t*>(b.p) + (lo - first) * 4096, (hi - lo) * 4096);
+            first += n;
+          }
+          sink += s;
+        });
+      }
       best = std::min(best, seconds);
     }
   }
   if (sum) *sum = sink;
-  return static_cast<double>(read) * static_cast<double>(buffers.size()) / best * 1e-9;
+  return static_cast<double>(read) / best * 1e-9;
 }
 
 std::string file_path(const std::string& results_dir, const Machine& m) {

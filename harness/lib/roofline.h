@@ -133,6 +133,15 @@ class ReadProbe {
 // tests).
 double read_calls_gbps(ThreadPool& pool, const std::vector<const void*>& buffers, std::uint64_t bytes,
                        int passes, std::uint64_t* sum = nullptr);
+// The same for calls over several buffers each (a call over several matrices, as the model's q/k/v
+// call): each call's buffers, each cut to whole 4 KiB units, are taken as one sequence of units
+// that the threads split into contiguous parts, as the GEMM runtime splits the matrices' rows.
+struct ReadSpan {
+  const void* p;  // 64-byte aligned
+  std::uint64_t bytes;
+};
+double read_calls_gbps(ThreadPool& pool, const std::vector<std::vector<ReadSpan>>& calls, int passes,
+                       std::uint64_t* sum = nullptr);
 
 // <results_dir>/roofline/<machine_slug>.json
 std::string file_path(const std::string& results_dir, const Machine& m);

@@ -15,11 +15,16 @@
 namespace tritbench::sweep {
 
 struct Shape {
-  std::string label;  // "2b4t.attn_qkvo" or "2560x2560"
+  std::string label;  // "2b4t.attn_q+attn_output", "2b4t:calls.attn_qkv", "2560x2560"
   std::int64_t M, K;
+  // A call over several matrices of the same K (the model's fused q/k/v and gate/up calls): their
+  // row counts, summing to M. Empty: one matrix.
+  std::vector<std::int64_t> parts;
 };
-// Comma list of model presets (models/config.h: every BitLinear shape of the model, each once)
-// and MxK items. Throws UsageError naming the bad item.
+// Comma list of items: a model preset (models/config.h: every BitLinear shape of the model, each
+// once), a preset with ":calls" (the calls a layer makes, q/k/v and gate/up as one call each),
+// MxK, or M1+M2+...xK (one call over matrices of M1, M2, ... rows). Throws UsageError naming the
+// bad item.
 std::vector<Shape> parse_shapes(const std::string& s);
 
 // The machine data a sweep runs with. results_dir: $TRITBENCH_RESULTS_DIR or the source tree's

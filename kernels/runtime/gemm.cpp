@@ -125,17 +125,25 @@ void gemm_f32(const PackedWeights& w, GemmWorkspace& ws, float* y, std::int64_t 
   });
 }
 
-void gemm_f32_multi(std::span<const PackedWeights* const> w, const QuantizedBatch& a, GemmWorkspace& ws,
-                    std::span<float* const> y, ThreadPool* pool) {
-  if (w.size() != y.size()) throw std::invalid_argument("gemm_f32_multi: weights and outputs differ in number");
-  if (w.empty()) return;
-  constexpr std::size_t kMaxWeights = 8;  // q/k/v and gate/up: fixed-size bookkeeping, no allocation
-  bool shared = w.size() <= kMaxWeights;
+namespace {
+
+bool shares_activations(std::span<const PackedWeights* const> w) {
+  bool shared = w.size() <= kMaxMultiWeights;
   for (const PackedWeights* p : w) {
     check_packed(*p);
     shared = shared && p->kernel == w[0]->kernel && p->K == w[0]->K && p->Kp == w[0]->Kp && p->tile == w[0]->tile;
   }
-  if (!shared || !pool || pool->size() == 1) {
+  return shared;
+}
+
+}  // namespace
+
+void gemm_f32_multi(std::span<const PackedWeights* const> w, const QuantizedBatch& a,
+                    GemmWorkspace& ws, std::span<float* const> y, ThreadPool* pool) {
+  if (w.size() != y.size())
+    throw std::invalid_argument("gemm_f32_multi: weights and outputs differ in number");
+  if (w.empty()) return;
+  if (!shares_activations(w)) {
     for (std::size_t i = 0; i < w.size(); ++i) {
       prepare_activations(*w[i], a, ws);
       gemm_f32(*w[i], ws, y[i], w[i]->M, pool);
@@ -143,15 +151,40 @@ void gemm_f32_multi(std::span<const PackedWeights* const> w, const QuantizedBatc
     return;
   }
   prepare_activations(*w[0], a, ws);
-  const KernelInfo& k = *w[0]->kernel;
+  gemm_f32_multi(w, ws, y, pool);
+}
+
+void gemm_f32_multi(std::span<const PackedWeights* const> w, GemmWorkspace& ws,
+                    std::span<float* const> y, ThreadPool* pool) {
+  if (w.size() != y.size())
+    throw std::invalid_argument("gemm_f32_multi: weights and outputs differ in number");
+  if (w.empty()) return;
+  if (!shares_activations(w))
+    throw std::invalid_argument(
+        "gemm_f32_multi: prepared activations serve only weights of one kernel, K and "
+        "tile, at most " +
+        std::to_string(kMaxMultiWeights));
   const PreparedActivations& pa = ws.prepared;
+  if (!pa.src) throw std::invalid_argument("gemm_f32_multi: activations were not prepared");
+  const QuantizedBatch& a = *pa.src;
+  if (a.K != w[0]->K)
+    throw std::invalid_argument(
+        "gemm_f32_multi: activations were prepared for K = " + std::to_string(a.K) +
+        ", weights expect K = " + std::to_string(w[0]->K));
+  for (float* p : y)
+    if (!p) throw std::invalid_argument("gemm_f32_multi: output buffer null");
+  if (!pool || pool->size() == 1) {
+    for (std::size_t i = 0; i < w.size(); ++i) gemm_f32(*w[i], ws, y[i], w[i]->M, pool);
+    return;
+  }
+  const KernelInfo& k = *w[0]->kernel;
   // Units of row_multiple rows, numbered across all matrices; each thread takes a contiguous run.
   const std::int64_t mult = std::max(1, k.row_multiple);
-  std::array<std::int64_t, kMaxWeights + 1> first_unit{};
+  // Fixed-size bookkeeping (q/k/v, gate/up): no allocation.
+  std::array<std::int64_t, kMaxMultiWeights + 1> first_unit{};
   std::int64_t acc_elems = 0;
-  std::array<std::int64_t, kMaxWeights> acc_off{};
+  std::array<std::int64_t, kMaxMultiWeights> acc_off{};
   for (std::size_t i = 0; i < w.size(); ++i) {
-    if (!y[i]) throw std::invalid_argument("gemm_f32_multi: output buffer null");
     first_unit[i + 1] = first_unit[i] + (w[i]->M + mult - 1) / mult;
     acc_off[i] = acc_elems;
     acc_elems += a.N * w[i]->M;

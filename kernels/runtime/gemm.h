@@ -32,6 +32,9 @@ void gemm_i32(const PackedWeights& w, const PreparedActivations& a, std::int32_t
 // floats. ws must hold prepare_activations' result for a.
 void gemm_f32(const PackedWeights& w, GemmWorkspace& ws, float* y, std::int64_t ldy, ThreadPool* pool);
 
+// At most this many weights in one gemm_f32_multi call share its dispatch.
+inline constexpr std::size_t kMaxMultiWeights = 8;
+
 // Several weights that read the same activations (q, k, v; gate, up) in one pool dispatch:
 // prepares a once and splits the rows of all outputs among the threads as one range, so small
 // matrices share a barrier and both threads get equal work. y[i] = W[i] a with ldy[i] = W[i].M;
@@ -39,6 +42,10 @@ void gemm_f32(const PackedWeights& w, GemmWorkspace& ws, float* y, std::int64_t 
 // of different kernels, K or tiles are run one after the other.
 void gemm_f32_multi(std::span<const PackedWeights* const> w, const QuantizedBatch& a, GemmWorkspace& ws,
                     std::span<float* const> y, ThreadPool* pool);
+// The same call once ws holds prepare_activations' result for w[0] (what benchmarks time, as
+// gemm_f32 apart from the prepare step): the weights must share kernel, K and tile, else throws.
+void gemm_f32_multi(std::span<const PackedWeights* const> w, GemmWorkspace& ws, std::span<float* const> y,
+                    ThreadPool* pool);
 
 // Counts of kernel calls by registry row name since process start (or the last reset): the
 // record of which kernel actually ran, reported by benchmarks and e2e runs.
