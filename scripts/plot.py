@@ -105,6 +105,12 @@ class Data:
                     skipped += 1
                     continue
                 check_row(path, where, r, SWEEP_FIELDS)
+                parts = r.get("parts")
+                if parts is not None and not (isinstance(parts, list) and parts
+                                              and all(is_type(p, INTEGER) and p > 0 for p in parts)
+                                              and sum(parts) == r["M"]):
+                    fail("%s: %s: field 'parts' must be null or positive row counts adding up to M = %s, "
+                         "found %s" % (path, where, r["M"], json.dumps(parts)))
                 self.sweeps.append(r)
             elif kind == "e2e":
                 check_row(path, where, r, E2E_FIELDS)
@@ -262,10 +268,25 @@ def finish(fig, caption, out, rect_bottom=0.03, rect_right=1.0):
 
 # --- kernel sweeps ------------------------------------------------------------------------------
 
+def shape_dims(r):
+    """'2560x2560', or '2560+640+640x2560' for a call over several matrices (bench.h Spec::parts)."""
+    parts = r.get("parts") or [r["M"]]
+    return "%sx%d" % ("+".join(str(p) for p in parts), r["K"])
+
+
+def shape_key(r):
+    """Rows of one group of bars: the same label and dimensions (a preset's q/k/v call and an
+    explicit 3840x2560 matrix are different calls, and so are 2b4t.attn_q+attn_output and
+    2b4t:calls.attn_output, timed in different sweeps)."""
+    return (r.get("shape") or "", shape_dims(r))
+
+
 def shape_label(r):
     s = r.get("shape") or ""
     short = s.split(".", 1)[1] if "." in s else s
-    dims = "%dx%d" % (r["M"], r["K"])
+    dims = shape_dims(r)
+    if s.split(".", 1)[0].endswith(":calls"):
+        short = "call " + short
     return dims if short in ("", dims) else "%s\n%s" % (short, dims)
 
 
@@ -276,7 +297,7 @@ def plot_time(data, rows, out):
     combos = sorted({(r["batch"], r["threads"], bool(r["hot"])) for r in rows})
     shapes = []
     for r in rows:
-        key = (r["M"], r["K"])
+        key = shape_key(r)
         if key not in [s[0] for s in shapes]:
             shapes.append((key, shape_label(r)))
     # One panel per (batch, threads, hot), stacked; the legend right of them.
@@ -289,7 +310,7 @@ def plot_time(data, rows, out):
             xs, ys, lo, hi = [], [], [], []
             for si, (key, _) in enumerate(shapes):
                 for r in rows:
-                    if (kernel_name(r) == k and (r["M"], r["K"]) == key and r["batch"] == b and r["threads"] == t
+                    if (kernel_name(r) == k and shape_key(r) == key and r["batch"] == b and r["threads"] == t
                             and bool(r["hot"]) == h):
                         y = r["median_seconds"] * 1e6
                         sd = (r.get("stddev_seconds") or 0) * 1e6

@@ -183,6 +183,14 @@ TEST(Plot, BrokenFilesExit2NamingFileAndField) {
   EXPECT_EQ(plot(d.root() / "bad-m.json", d.root(), &out), 2) << out;
   EXPECT_NE(out.find("bad-m.json: results[1]: field 'M' must be an integer"), std::string::npos) << out;
 
+  rows = sweep_rows();
+  rows[1]["parts"] = json::array({1, 2});
+  write(d.root() / "bad-parts.json", json{{"results", rows}}.dump());
+  EXPECT_EQ(plot(d.root() / "bad-parts.json", d.root(), &out), 2) << out;
+  EXPECT_NE(out.find("bad-parts.json: results[1]: field 'parts' must be null or positive row counts adding up to M"),
+            std::string::npos)
+      << out;
+
   write(d.root() / "truncated.json", "{\"sweeps\": [");
   EXPECT_EQ(plot(d.root() / "truncated.json", d.root(), &out), 2) << out;
   EXPECT_NE(out.find("truncated.json: not valid JSON"), std::string::npos) << out;
@@ -197,7 +205,7 @@ TEST(Plot, BrokenFilesExit2NamingFileAndField) {
 TEST(Plot, RealRunOutput) {
   REQUIRE_PYTHON();
   TempDir d;
-  write(d.root() / "mini.json", R"({"sweeps": [{"kernels": "i2s", "shapes": "64x256", "batch": [1], "threads": [1, 2],
+  write(d.root() / "mini.json", R"({"sweeps": [{"kernels": "i2s", "shapes": "64x256,32+32x256", "batch": [1], "threads": [1, 2],
       "hot": true, "repetitions": 2, "min_time": 0.001}],
     "e2e": [{"model": "synthetic:tiny", "kernels": "i2s", "prompt": [8], "gen": [4], "threads": [1, 2], "repetitions": 2},
             {"model": "synthetic:tiny-silu", "kernels": "i2s", "prompt": [8], "gen": [4], "threads": [1, 2], "repetitions": 2}]})");
