@@ -159,7 +159,7 @@ examples:
           for (const auto& c : k->tiles->candidates(s.M, s.K, N))
             if (std::none_of(tiles.begin(), tiles.end(), [&](const TileConfig& x) { return x.str() == c.str(); }))
               tiles.push_back(c);
-          std::cerr << "tune " << k->name << " " << s.M << "x" << s.K << " N=" << N << " t=" << T << ": "
+          std::cerr << "tune " << k->name << " " << bench::mxk(s.M, s.K, s.parts) << " N=" << N << " t=" << T << ": "
                     << tiles.size() << " candidates\n";
           std::vector<Timed> timed = time_tiles(*k, s, N, T, hot, tiles, opts);
           const double default_s = timed.front().seconds;
@@ -198,7 +198,7 @@ examples:
           e.candidates = tried;
           e.measured_at = utc_now();
           table.put(e);
-          out.add({e.kernel, e.shape_class, std::to_string(s.M) + "x" + std::to_string(s.K), std::to_string(N),
+          out.add({e.kernel, e.shape_class, bench::mxk(s.M, s.K, s.parts), std::to_string(N),
                    std::to_string(T), hot ? "cache" : "dram", timed.front().tile.str(), fmt(default_s * 1e6, 1),
                    best.tile.str(), fmt(best.seconds * 1e6, 1), fmt(default_s / best.seconds, 2) + "x",
                    std::to_string(tried)});

@@ -250,16 +250,19 @@ void init_benchmark_library() {
 
 }  // namespace
 
-std::string Spec::mxk() const {
+std::string mxk(std::int64_t M, std::int64_t K, const std::vector<std::int64_t>& parts) {
   std::string m;
-  for (std::int64_t p : WeightSet::parts_of(*this)) {
+  for (std::int64_t p : parts) {
     if (!m.empty()) m += '+';
     m += std::to_string(p);
   }
+  if (m.empty()) m = std::to_string(M);
   m += 'x';
   m += std::to_string(K);
   return m;
 }
+
+std::string Spec::mxk() const { return bench::mxk(M, K, parts); }
 
 Stats Stats::of(std::vector<double> samples) {
   Stats st;

@@ -45,8 +45,10 @@ struct Spec {
   // One call over several matrices of K columns (gemm_f32_multi, as the model runs q/k/v and
   // gate/up): their row counts, summing to M, each packed with `tile`. Empty: one matrix.
   std::vector<std::int64_t> parts = {};
-  std::string mxk() const;  // "2560x2560", or "2560+640+640x2560" for parts
+  std::string mxk() const;  // mxk(M, K, parts)
 };
+// "2560x2560", or "2560+640+640x2560" for a call over matrices of those rows (parts).
+std::string mxk(std::int64_t M, std::int64_t K, const std::vector<std::int64_t>& parts);
 
 struct Options {
   int repetitions = 5;
