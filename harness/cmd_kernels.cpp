@@ -70,9 +70,10 @@ std::vector<std::string> flat_header() {
 std::vector<std::string> flat_row(const bench::Result& r, const nlohmann::json& env) {
   const bench::Anatomy& a = r.anatomy;
   const bool calls = a.calls > 0, tasks = !a.task_median.empty();
+  const std::string mxk = r.spec.mxk();  // parts: its rows, "2560+640+640"
   return {std::string(r.spec.kernel->name), r.kernel_ran, r.isa, std::string(r.spec.kernel->format),
           r.spec.shape, std::to_string(r.spec.M), std::to_string(r.spec.K),
-          r.spec.parts.empty() ? "" : r.spec.mxk().substr(0, r.spec.mxk().rfind('x')), std::to_string(r.spec.N),
+          r.spec.parts.empty() ? "" : mxk.substr(0, mxk.rfind('x')), std::to_string(r.spec.N),
           std::to_string(r.spec.threads), r.spec.hot ? "hot" : "cold", r.tile.str(), r.spec.tile_source,
           std::to_string(r.gemm.samples.size()), fmt(r.gemm.median * 1e6, 2), fmt(r.gemm.mean * 1e6, 2),
           fmt(r.gemm.stddev * 1e6, 2), fmt(r.gemm.min * 1e6, 2), fmt(r.quantize.median * 1e6, 2),

@@ -168,21 +168,19 @@ TEST(Gemm, MultiOnPreparedActivationsRefusesWhatTheyCannotServe) {
   float* out[] = {y1.data(), y2.data()};
   ThreadPool pool(2);
   GemmWorkspace ws;
+  auto refused = [&](std::span<const PackedWeights* const> w, const std::string& expect) {
+    try {
+      gemm_f32_multi(w, ws, out, &pool);
+      ADD_FAILURE() << "accepted; expected an error with: " << expect;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(expect), std::string::npos) << e.what();
+    }
+  };
   const PackedWeights* same[] = {&p1, &p1};
-  try {
-    gemm_f32_multi(same, ws, out, &pool);
-    FAIL() << "unprepared activations accepted";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("not prepared"), std::string::npos) << e.what();
-  }
+  refused(same, "not prepared");
   prepare_activations(p1, d1.a, ws);
   const PackedWeights* mixed[] = {&p1, &p2};
-  try {
-    gemm_f32_multi(mixed, ws, out, &pool);
-    FAIL() << "weights of different K accepted";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("one kernel, K and tile"), std::string::npos) << e.what();
-  }
+  refused(mixed, "one kernel, K and tile");
   gemm_f32_multi(same, ws, out, &pool);  // what it can serve still runs
   EXPECT_EQ(0, std::memcmp(y1.data(), y2.data(), y1.size() * sizeof(float)));
 }

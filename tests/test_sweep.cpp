@@ -40,6 +40,22 @@ roofline::MeasureOptions tiny() {
   return o;
 }
 
+// Two quick repetitions, silent, rotating copies over 1 MiB: the benchmark tests' options.
+bench::Options quick_bench() {
+  bench::Options o;
+  o.repetitions = 2;
+  o.min_time = 0.001;
+  o.progress = false;
+  o.rotate_bytes = 1 << 20;
+  return o;
+}
+
+// The first 64-byte boundary in v (the read loops need aligned buffers).
+std::uint64_t* aligned64(std::vector<std::uint64_t>& v) {
+  auto p = reinterpret_cast<std::uintptr_t>(v.data());
+  return reinterpret_cast<std::uint64_t*>((p + 63) / 64 * 64);
+}
+
 roofline::Roofline synthetic_roofline() {
   roofline::Roofline r;
   r.machine = roofline::this_machine();
@@ -116,12 +132,8 @@ TEST(Roofline, ReadCallsReadsEachBuffersPartsOnce) {
   constexpr std::size_t kBytes = 5 * 4096 + 704;  // 5 units and a tail that is not read
   constexpr std::size_t kWords = kBytes / 8;
   std::vector<std::uint64_t> a(kWords + 8), b(kWords + 8);  // + 64 bytes: room to align
-  auto aligned = [](std::vector<std::uint64_t>& v) {
-    auto p = reinterpret_cast<std::uintptr_t>(v.data());
-    return reinterpret_cast<std::uint64_t*>((p + 63) / 64 * 64);
-  };
-  std::uint64_t* pa = aligned(a);
-  std::uint64_t* pb = aligned(b);
+  std::uint64_t* pa = aligned64(a);
+  std::uint64_t* pb = aligned64(b);
   for (int threads : {1, 2, 3}) {
     std::uint64_t expect = 0;
     for (std::size_t i = 0; i < kWords; ++i) {
@@ -144,12 +156,8 @@ TEST(Roofline, ReadCallsReadsEachBuffersPartsOnce) {
 TEST(Roofline, ReadCallsOverSeveralBuffersReadEachUnitOnce) {
   constexpr std::size_t kA = 2 * 4096, kB = 3 * 4096 + 960;  // 2 + 3 units; b's tail is not read
   std::vector<std::uint64_t> a(kA / 8 + 8), b(kB / 8 + 8);
-  auto aligned = [](std::vector<std::uint64_t>& v) {
-    auto p = reinterpret_cast<std::uintptr_t>(v.data());
-    return reinterpret_cast<std::uint64_t*>((p + 63) / 64 * 64);
-  };
-  std::uint64_t* pa = aligned(a);
-  std::uint64_t* pb = aligned(b);
+  std::uint64_t* pa = aligned64(a);
+  std::uint64_t* pb = aligned64(b);
   std::uint64_t expect = 0;
   for (std::size_t i = 0; i < kA / 8; ++i) expect += pa[i] = (i + 3) * 0x9E3779B97F4A7C15ull;
   for (std::size_t i = 0; i < kB / 8; ++i) {
@@ -228,11 +236,7 @@ TEST(Bench, CallsOverSeveralMatricesRunAsOneCall) {
   bench::Spec one{k, "one", 64, 256, 1, 2, false, {}, "default"};
   bench::Spec call{k, "call", 64 + 128, 256, 1, 2, false, {}, "default", {64, 128}};
   bench::Spec bad{k, "bad", 100, 256, 1, 2, false, {}, "default", {64, 128}};
-  bench::Options o;
-  o.repetitions = 2;
-  o.min_time = 0.001;
-  o.progress = false;
-  o.rotate_bytes = 1 << 20;
+  bench::Options o = quick_bench();
   o.read_calls = true;
   const auto rs = bench::run({one, call, bad}, o);
   ASSERT_EQ(rs.size(), 3u);
@@ -486,11 +490,7 @@ TEST(Bench, ReadNowAndReadCallsAreMeasuredForColdRowsOnly) {
   const KernelInfo* naive = find_kernel("naive__scalar");
   const bench::Spec hot{naive, "t", 64, 256, 1, 1, true, {}, "default"};
   const bench::Spec cold{naive, "t", 256, 256, 1, 2, false, {}, "default"};  // 64 KiB: 16 units of 4 KiB
-  bench::Options o;
-  o.repetitions = 2;
-  o.min_time = 0.001;
-  o.progress = false;
-  o.rotate_bytes = 1 << 20;
+  bench::Options o = quick_bench();
   roofline::ReadProbe probe(8 << 20);
   o.read_now = &probe;
   o.read_now_passes = 1;
@@ -529,11 +529,7 @@ TEST(Bench, ReadNowAndReadCallsAreMeasuredForColdRowsOnly) {
 // pool).
 TEST(Bench, AnatomyTimesSingleCallsAndTheirTasks) {
   const KernelInfo* naive = find_kernel("naive__scalar");
-  bench::Options o;
-  o.repetitions = 2;
-  o.min_time = 0.001;
-  o.progress = false;
-  o.rotate_bytes = 1 << 20;
+  bench::Options o = quick_bench();
   o.anatomy = true;
   const auto rs = bench::run({{naive, "t", 256, 256, 1, 2, false, {}, "default"},
                               {naive, "t", 256, 256, 1, 1, false, {}, "default"}},

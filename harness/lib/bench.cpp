@@ -368,8 +368,8 @@ std::vector<Result> run(const std::vector<Spec>& specs, const Options& opts) {
       call();
       roofline::ReadProbe* probe = s.hot ? nullptr : opts.read_now;
       if (probe) r.read_gbps_now = probe->read_gbps(*pool, opts.read_now_passes);
-      std::vector<std::vector<roofline::ReadSpan>>
-          calls;  // the copies' weight bytes, for Options::read_calls
+      // The copies' weight bytes, call by call, for Options::read_calls.
+      std::vector<std::vector<roofline::ReadSpan>> calls;
       if (opts.read_calls && !s.hot)
         for (std::size_t c = 0; c < n_copies; ++c) {
           auto& call_bytes = calls.emplace_back();
@@ -437,45 +437,40 @@ std::vector<Result> run(const std::vector<Spec>& specs, const Options& opts) {
 }
 
 nlohmann::json Result::to_json() const {
-  nlohmann::json j = {
-      {"kernel", std::string(spec.kernel->name)},
-      {"kernel_ran", kernel_ran},
-      {"isa", isa},
-      {"format", std::string(spec.kernel->format)},
-      {"shape", spec.shape},
-      {"M", spec.M},
-      {"K", spec.K},
-      {"parts", spec.parts.empty() ? nlohmann::json(nullptr) : nlohmann::json(spec.parts)},
-      {"batch", spec.N},
-      {"threads", spec.threads},
-      {"hot", spec.hot},
-      {"tile", tile.str()},
-      {"tile_fields",
-       {{"rb", tile.row_block},
-        {"cb", tile.col_block},
-        {"kb", tile.k_block},
-        {"par", tile.parallel},
-        {"br", tile.block_rows},
-        {"pf", tile.prefetch},
-        {"st", tile.streams}}},
-      {"tile_requested", spec.tile.str()},
-      {"tile_source", spec.tile_source},
-      {"weight_copies", weight_copies},
-      {"packed_bytes", packed_bytes},
-      {"pack_seconds", pack_seconds},
-      {"samples_seconds", gemm.samples},
-      {"median_seconds", gemm.median},
-      {"mean_seconds", gemm.mean},
-      {"stddev_seconds", gemm.stddev},
-      {"min_seconds", gemm.min},
-      {"n", gemm.samples.size()},
-      {"cpu_samples_seconds", gemm_cpu_samples},
-      {"cpu_utilization", cpu_utilization},
-      {"quantize", quantize.to_json()},
-      {"prepare", prepare.to_json()},
-      {"gops", gops},
-      {"weight_gbps", weight_gbps},
-      {"error", error}};
+  nlohmann::json j = {{"kernel", std::string(spec.kernel->name)},
+                      {"kernel_ran", kernel_ran},
+                      {"isa", isa},
+                      {"format", std::string(spec.kernel->format)},
+                      {"shape", spec.shape},
+                      {"M", spec.M},
+                      {"K", spec.K},
+                      {"parts", spec.parts.empty() ? nlohmann::json(nullptr) : nlohmann::json(spec.parts)},
+                      {"batch", spec.N},
+                      {"threads", spec.threads},
+                      {"hot", spec.hot},
+                      {"tile", tile.str()},
+                      {"tile_fields",
+                       {{"rb", tile.row_block}, {"cb", tile.col_block}, {"kb", tile.k_block},
+                        {"par", tile.parallel}, {"br", tile.block_rows},
+                        {"pf", tile.prefetch}, {"st", tile.streams}}},
+                      {"tile_requested", spec.tile.str()},
+                      {"tile_source", spec.tile_source},
+                      {"weight_copies", weight_copies},
+                      {"packed_bytes", packed_bytes},
+                      {"pack_seconds", pack_seconds},
+                      {"samples_seconds", gemm.samples},
+                      {"median_seconds", gemm.median},
+                      {"mean_seconds", gemm.mean},
+                      {"stddev_seconds", gemm.stddev},
+                      {"min_seconds", gemm.min},
+                      {"n", gemm.samples.size()},
+                      {"cpu_samples_seconds", gemm_cpu_samples},
+                      {"cpu_utilization", cpu_utilization},
+                      {"quantize", quantize.to_json()},
+                      {"prepare", prepare.to_json()},
+                      {"gops", gops},
+                      {"weight_gbps", weight_gbps},
+                      {"error", error}};
   if (has_roofline)
     j["roofline"] = {{"read_gbps", read_gbps_ceiling},      {"int8_peak_gops", int8_peak_gops},
                      {"int8_peak_name", roofline::Roofline::peak_name(spec.kernel->isa)},
