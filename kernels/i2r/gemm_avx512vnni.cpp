@@ -20,7 +20,8 @@
 // where later tokens find the block; a single-token GEMV prefetches non-temporally, see Pf).
 // pf is off unless a tile sets it (i2r_pf__avx512vnni: 4096): see README.md ("Prefetch") for the
 // side-by-side numbers behind that. st=2 makes a single-token GEMV read a thread's quads as two
-// streams, its first and second half, a quad of each at once (gemv4x2; README.md, "Two streams").
+// streams, its first and second half, a quad of each at once (gemv4x2; README.md, "Two streams"),
+// st=4 as four (gemv4x4, and gemv_flat for the quads left over; "Four streams", "Leftover quads").
 //
 // Why inline assembly for the hot loop: GCC 12 keeps two copies of the 16 accumulators of this
 // loop (a register-to-register move per accumulator per iteration, measured: about half the
@@ -88,6 +89,14 @@ inline void store_rows(std::int32_t* c, std::int64_t m, std::int64_t m1, __m512i
   if (valid <= 0) return;
   const __mmask16 k = valid >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << valid) - 1);
   _mm512_mask_storeu_epi32(c + m, k, v);
+}
+
+// Adds v to 16 rows' results starting at row m, only those below m1.
+inline void add_rows(std::int32_t* c, std::int64_t m, std::int64_t m1, __m512i v) {
+  const std::int64_t valid = m1 - m;
+  if (valid <= 0) return;
+  const __mmask16 k = valid >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << valid) - 1);
+  _mm512_mask_storeu_epi32(c + m, k, _mm512_add_epi32(_mm512_maskz_loadu_epi32(k, c + m), v));
 }
 
 // sum_s planes[s] >> 2s - qsum: the exact code*q sum of 16 rows minus the activation sum.
@@ -295,6 +304,79 @@ void gemv4x4(const std::uint8_t* const* w, std::int64_t Kp, const std::int8_t* q
 #undef TB_GROUP4
 }
 
+// gemv4x4 for four streams that may each be at a different column: stream j reads tiles at w[j]
+// and the activations at q[j], broadcast from memory by each vpdpbusd (the {1to16} operand), so the
+// streams need not be four quads at the same tile (gemv_flat). Accumulators and out as in gemv4x4,
+// [stream 0..3][group 0..3][16 lanes], over `tiles` tiles of each stream. In cache this loop takes
+// 1.15-1.25x gemv4x4's time; four register broadcasts per stream, each stream's tiles after its
+// own, matched gemv4x4 in cache but lost ~10% from DRAM (README.md, "Leftover quads").
+template <Pf kPf>
+void gemv4x4q(const std::uint8_t* const* w, const std::int8_t* const* q, std::int64_t tiles,
+              std::int32_t* out, std::int64_t pf) {
+  const std::uint8_t *wa = w[0], *wb = w[1], *wc = w[2], *wd = w[3];
+  const std::int8_t *qa = q[0], *qb = q[1], *qc = q[2], *qd = q[3];
+#define TB_GROUP4Q(addr, qp, acc)                                           \
+  "vmovdqa64 " addr ", %%zmm24\n\t"                                         \
+  "vpandd %%zmm16, %%zmm24, %%zmm25\n\t"                                    \
+  "vpdpbusd 0(%[" qp "])%{1to16%}, %%zmm25, " TB_ZMM(acc) "\n\t"            \
+  "vgf2p8affineqb $0, %%zmm17, %%zmm24, %%zmm26\n\t"                        \
+  "vpdpbusd 4(%[" qp "])%{1to16%}, %%zmm26, " TB_ZMM(acc) "\n\t"            \
+  "vgf2p8affineqb $0, %%zmm18, %%zmm24, %%zmm27\n\t"                        \
+  "vpdpbusd 8(%[" qp "])%{1to16%}, %%zmm27, " TB_ZMM(acc) "\n\t"            \
+  "vgf2p8affineqb $0, %%zmm19, %%zmm24, %%zmm28\n\t"                        \
+  "vpdpbusd 12(%[" qp "])%{1to16%}, %%zmm28, " TB_ZMM(acc) "\n\t"
+#define TB_PREFETCH4Q_ONE(op, p)   \
+  op " (%[" p "],%[pf])\n\t"       \
+  op " 64(%[" p "],%[pf])\n\t"     \
+  op " 128(%[" p "],%[pf])\n\t"    \
+  op " 192(%[" p "],%[pf])\n\t"
+#define TB_PREFETCH4Q(op)                                 \
+  TB_PREFETCH4Q_ONE(op, "wa") TB_PREFETCH4Q_ONE(op, "wb") \
+  TB_PREFETCH4Q_ONE(op, "wc") TB_PREFETCH4Q_ONE(op, "wd")
+#define TB_LOOP4Q(PREFETCH)                                                                    \
+  asm volatile(                                                                                \
+      TB_ZERO_16                                                                               \
+      "vmovdqa64 %[m0], %%zmm16\n\t"                                                           \
+      "vmovdqa64 %[m1], %%zmm17\n\t"                                                           \
+      "vmovdqa64 %[m2], %%zmm18\n\t"                                                           \
+      "vmovdqa64 %[m3], %%zmm19\n\t"                                                           \
+      "1:\n\t"                                                                                 \
+      PREFETCH                                                                                 \
+      TB_GROUP4Q("(%[wa])", "qa", 0) TB_GROUP4Q("(%[wb])", "qb", 4)                             \
+      TB_GROUP4Q("(%[wc])", "qc", 8) TB_GROUP4Q("(%[wd])", "qd", 12)                            \
+      TB_GROUP4Q("64(%[wa])", "qa", 1) TB_GROUP4Q("64(%[wb])", "qb", 5)                         \
+      TB_GROUP4Q("64(%[wc])", "qc", 9) TB_GROUP4Q("64(%[wd])", "qd", 13)                        \
+      TB_GROUP4Q("128(%[wa])", "qa", 2) TB_GROUP4Q("128(%[wb])", "qb", 6)                       \
+      TB_GROUP4Q("128(%[wc])", "qc", 10) TB_GROUP4Q("128(%[wd])", "qd", 14)                     \
+      TB_GROUP4Q("192(%[wa])", "qa", 3) TB_GROUP4Q("192(%[wb])", "qb", 7)                       \
+      TB_GROUP4Q("192(%[wc])", "qc", 11) TB_GROUP4Q("192(%[wd])", "qd", 15)                     \
+      "add $256, %[wa]\n\t"                                                                    \
+      "add $256, %[wb]\n\t"                                                                    \
+      "add $256, %[wc]\n\t"                                                                    \
+      "add $256, %[wd]\n\t"                                                                    \
+      "add $16, %[qa]\n\t"                                                                     \
+      "add $16, %[qb]\n\t"                                                                     \
+      "add $16, %[qc]\n\t"                                                                     \
+      "add $16, %[qd]\n\t"                                                                     \
+      "dec %[n]\n\t"                                                                           \
+      "jnz 1b\n\t"                                                                             \
+      TB_STORE_16                                                                              \
+      : [wa] "+r"(wa), [wb] "+r"(wb), [wc] "+r"(wc), [wd] "+r"(wd), [qa] "+r"(qa),             \
+        [qb] "+r"(qb), [qc] "+r"(qc), [qd] "+r"(qd), [n] "+r"(tiles)                           \
+      : [m0] "m"(kPlaneMasks[0]), [m1] "m"(kPlaneMatrices[0]), [m2] "m"(kPlaneMatrices[1]),    \
+        [m3] "m"(kPlaneMatrices[2]), [out] "r"(out), [pf] "r"(pf)                              \
+      : "memory", "cc", TB_CLOBBER_16, "xmm16", "xmm17", "xmm18", "xmm19", "xmm24", "xmm25",  \
+        "xmm26", "xmm27", "xmm28")
+  if constexpr (kPf == Pf::kNta)
+    TB_LOOP4Q(TB_PREFETCH4Q("prefetchnta"));
+  else
+    TB_LOOP4Q("");
+#undef TB_LOOP4Q
+#undef TB_PREFETCH4Q
+#undef TB_PREFETCH4Q_ONE
+#undef TB_GROUP4Q
+}
+
 // The 16 rows of group g of the quad whose sums gemv4x2 left at o (lo at o, hi 16 lanes on).
 inline __m512i combine_pair(const std::int32_t* o, std::int32_t qsum) {
   const __m512i lo = _mm512_load_si512(o), hi = _mm512_load_si512(o + 16);
@@ -345,40 +427,91 @@ void gemv_two_streams(const GemmArgs& a, std::int64_t u0, std::int64_t u1, std::
   if (n % 2) gemv_token(a, 0, ub - 1, ub, pf);
 }
 
-// Single-token GEMV over quads [u0, u1), u1 - u0 >= 4, as four streams: the quads cut into four
-// consecutive parts, a quad of each at a time; the last quads of the parts one longer than the
-// shortest (one to three) then as a pair of streams and, if odd, one alone.
-void gemv_four_streams(const GemmArgs& a, std::int64_t u0, std::int64_t u1, std::int64_t pf) {
-  const std::int64_t n = u1 - u0, common = n / 4, quad_bytes = a.Kp * 16;
-  std::int64_t start[5];
-  for (int j = 0; j <= 4; ++j) start[j] = u0 + n * j / 4;
-  alignas(64) std::int32_t out[4 * 4 * 16];
-  const std::uint8_t* w[4];
-  for (std::int64_t i = 0; i < common; ++i) {
-    for (int j = 0; j < 4; ++j) w[j] = a.w + (start[j] + i) * quad_bytes;
-    if (pf > 0)
-      gemv4x4<Pf::kNta>(w, a.Kp, a.q, out, pf);
-    else
-      gemv4x4<Pf::kNone>(w, a.Kp, a.q, out, pf);
-    const __m512i qsum = _mm512_set1_epi32(a.qsum[0]);
-    for (int j = 0; j < 4; ++j)
-      for (int g = 0; g < 4; ++g)
-        store_rows(a.c, (start[j] + i) * kQuadRows + g * kRows, a.m1,
-                   _mm512_sub_epi32(_mm512_load_si512(out + (4 * j + g) * 16), qsum));
-  }
-  std::int64_t left[3];
-  int n_left = 0;
-  for (int j = 0; j < 4; ++j)
-    if (start[j + 1] - start[j] > common) left[n_left++] = start[j] + common;
-  if (n_left >= 2) gemv_pair(a, left[0], left[1], pf);
-  if (n_left % 2) gemv_token(a, 0, left[n_left - 1], left[n_left - 1] + 1, pf);
-}
-
 // Prefetches [p, p + n) (the start of a stream whose loop prefetches pf bytes ahead of itself, and
 // would otherwise begin with pf bytes of demand misses). Only within the call's rows: a prefetch
 // never faults, but the look-ahead in the loop is the only one allowed past the end.
 void prefetch_start(const std::uint8_t* p, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; i += 64) _mm_prefetch(reinterpret_cast<const char*>(p + i), _MM_HINT_T1);
+  for (std::int64_t i = 0; i < n; i += 64)
+    _mm_prefetch(reinterpret_cast<const char*>(p + i), _MM_HINT_T1);
+}
+
+// Single-token GEMV over quads [u0, u1) as four streams, each one contiguous quarter of the
+// range's bytes. Quads follow each other and a quad is its column tiles in order (256 bytes each),
+// so the range is one sequence of (u1 - u0) * Kp/16 such tiles, cut here at tile boundaries: a
+// stream may start or end inside a quad and run on into the next, reading other columns than the
+// other streams (gemv4x4q). The loop runs in segments that end where a stream reaches the end of a
+// quad, and each segment's sums are added to the rows of the quads its streams were in (the rows
+// start at -qsum). The up to three tiles that four equal parts leave over run as one stream.
+// With `cold`, the streams' first pf bytes are prefetched first (the start of a call).
+void gemv_flat(const GemmArgs& a, std::int64_t u0, std::int64_t u1, std::int64_t pf, bool cold) {
+  constexpr std::int64_t kQuadTile = 4 * kTileBytes;
+  const std::int64_t T = a.Kp / kCols, total = (u1 - u0) * T, len = total / 4;
+  const std::uint8_t* base = a.w + u0 * T * kQuadTile;
+  std::int64_t pos[4];
+  for (int j = 0; j < 4; ++j) pos[j] = j * len;
+  if (cold && pf > 0)
+    for (int j = 0; j < 4; ++j)
+      prefetch_start(base + pos[j] * kQuadTile, std::min(pf, len * kQuadTile));
+  const __m512i start = _mm512_set1_epi32(-a.qsum[0]);
+  for (std::int64_t m = u0 * kQuadRows; m < u1 * kQuadRows; m += kRows)
+    store_rows(a.c, m, a.m1, start);
+  alignas(64) std::int32_t out[4 * 4 * 16];
+  for (std::int64_t done = 0; done < len;) {
+    std::int64_t step = len - done;
+    const std::uint8_t* w[4];
+    const std::int8_t* q[4];
+    for (int j = 0; j < 4; ++j) {
+      step = std::min(step, T - pos[j] % T);
+      w[j] = base + pos[j] * kQuadTile;
+      q[j] = a.q + pos[j] % T * kCols;
+    }
+    if (pf > 0)
+      gemv4x4q<Pf::kNta>(w, q, step, out, pf);
+    else
+      gemv4x4q<Pf::kNone>(w, q, step, out, pf);
+    for (int j = 0; j < 4; ++j) {
+      const std::int64_t m = (u0 + pos[j] / T) * kQuadRows;
+      for (int g = 0; g < 4; ++g)
+        add_rows(a.c, m + g * kRows, a.m1, _mm512_load_si512(out + (4 * j + g) * 16));
+      pos[j] += step;
+    }
+    done += step;
+  }
+  for (std::int64_t p = 4 * len; p < total;) {
+    const std::int64_t t = p % T, n = std::min(total - p, T - t), m = (u0 + p / T) * kQuadRows;
+    gemv4<Pf::kNone>(base + p * kQuadTile, n * kCols, a.q + t * kCols, out, 0);
+    for (int g = 0; g < 4; ++g) {
+      __m512i planes[4];
+      for (int s = 0; s < 4; ++s) planes[s] = _mm512_load_si512(out + (4 * g + s) * 16);
+      add_rows(a.c, m + g * kRows, a.m1, combine_planes(planes, 0));
+    }
+    p += n;
+  }
+}
+
+// Single-token GEMV over quads [u0, u1) as four streams: the first 4 * (n / 4) quads as four
+// consecutive parts, a quad of each at a time through gemv4x4 (the streams at the same column
+// share the activations' broadcasts), the quads left over (one to three) through gemv_flat.
+void gemv_four_streams(const GemmArgs& a, std::int64_t u0, std::int64_t u1, std::int64_t pf) {
+  const std::int64_t common = (u1 - u0) / 4, f = u0 + 4 * common, quad_bytes = a.Kp * 16;
+  if (pf > 0)
+    for (int j = 0; j < 4; ++j)
+      prefetch_start(a.w + (u0 + j * common) * quad_bytes, std::min(pf, common * quad_bytes));
+  alignas(64) std::int32_t out[4 * 4 * 16];
+  const std::uint8_t* w[4];
+  const __m512i qsum = _mm512_set1_epi32(a.qsum[0]);
+  for (std::int64_t i = 0; i < common; ++i) {
+    for (int j = 0; j < 4; ++j) w[j] = a.w + (u0 + j * common + i) * quad_bytes;
+    if (pf > 0)
+      gemv4x4<Pf::kNta>(w, a.Kp, a.q, out, pf);
+    else
+      gemv4x4<Pf::kNone>(w, a.Kp, a.q, out, pf);
+    for (int j = 0; j < 4; ++j)
+      for (int g = 0; g < 4; ++g)
+        store_rows(a.c, (u0 + j * common + i) * kQuadRows + g * kRows, a.m1,
+                   _mm512_sub_epi32(_mm512_load_si512(out + (4 * j + g) * 16), qsum));
+  }
+  if (f < u1) gemv_flat(a, f, u1, pf, common == 0);
 }
 
 }  // namespace
@@ -387,12 +520,7 @@ void gemm_avx512vnni(const GemmArgs& a) {
   // m0 is a multiple of 64 (the registry row's row_multiple); the last quad may be partly padding.
   const std::int64_t u0 = a.m0 / kQuadRows, u1 = (a.m1 + kQuadRows - 1) / kQuadRows;
   const std::int64_t per_block = a.block_rows / kQuadRows, quad_bytes = a.Kp * 16;
-  if (a.N == 1 && a.streams == 4 && u1 - u0 >= 4) {
-    if (a.prefetch > 0)
-      for (int j = 0; j < 4; ++j) {
-        const std::int64_t s = u0 + (u1 - u0) * j / 4, e = u0 + (u1 - u0) * (j + 1) / 4;
-        prefetch_start(a.w + s * quad_bytes, std::min(a.prefetch, (e - s) * quad_bytes));
-      }
+  if (a.N == 1 && a.streams == 4 && (u1 - u0) * (a.Kp / kCols) >= 4) {
     gemv_four_streams(a, u0, u1, a.prefetch);
     return;
   }
