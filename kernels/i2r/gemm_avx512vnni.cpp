@@ -261,6 +261,7 @@ void gemv4x4(const std::uint8_t* const* w, std::int64_t Kp, const std::int8_t* q
   op " 64(%[" p "],%[pf])\n\t"     \
   op " 128(%[" p "],%[pf])\n\t"    \
   op " 192(%[" p "],%[pf])\n\t"
+// Also gemv4x4q's: the four streams' prefetches, the 256 bytes pf ahead of each.
 #define TB_PREFETCH4(op)                                  \
   TB_PREFETCH4_ONE(op, "wa") TB_PREFETCH4_ONE(op, "wb")   \
   TB_PREFETCH4_ONE(op, "wc") TB_PREFETCH4_ONE(op, "wd")
@@ -299,8 +300,6 @@ void gemv4x4(const std::uint8_t* const* w, std::int64_t Kp, const std::int8_t* q
   else
     TB_LOOP4("");
 #undef TB_LOOP4
-#undef TB_PREFETCH4
-#undef TB_PREFETCH4_ONE
 #undef TB_GROUP4
 }
 
@@ -325,14 +324,6 @@ void gemv4x4q(const std::uint8_t* const* w, const std::int8_t* const* q, std::in
   "vpdpbusd 8(%[" qp "])%{1to16%}, %%zmm27, " TB_ZMM(acc) "\n\t"            \
   "vgf2p8affineqb $0, %%zmm19, %%zmm24, %%zmm28\n\t"                        \
   "vpdpbusd 12(%[" qp "])%{1to16%}, %%zmm28, " TB_ZMM(acc) "\n\t"
-#define TB_PREFETCH4Q_ONE(op, p)   \
-  op " (%[" p "],%[pf])\n\t"       \
-  op " 64(%[" p "],%[pf])\n\t"     \
-  op " 128(%[" p "],%[pf])\n\t"    \
-  op " 192(%[" p "],%[pf])\n\t"
-#define TB_PREFETCH4Q(op)                                 \
-  TB_PREFETCH4Q_ONE(op, "wa") TB_PREFETCH4Q_ONE(op, "wb") \
-  TB_PREFETCH4Q_ONE(op, "wc") TB_PREFETCH4Q_ONE(op, "wd")
 #define TB_LOOP4Q(PREFETCH)                                                                    \
   asm volatile(                                                                                \
       TB_ZERO_16                                                                               \
@@ -368,12 +359,12 @@ void gemv4x4q(const std::uint8_t* const* w, const std::int8_t* const* q, std::in
       : "memory", "cc", TB_CLOBBER_16, "xmm16", "xmm17", "xmm18", "xmm19", "xmm24", "xmm25",  \
         "xmm26", "xmm27", "xmm28")
   if constexpr (kPf == Pf::kNta)
-    TB_LOOP4Q(TB_PREFETCH4Q("prefetchnta"));
+    TB_LOOP4Q(TB_PREFETCH4("prefetchnta"));
   else
     TB_LOOP4Q("");
 #undef TB_LOOP4Q
-#undef TB_PREFETCH4Q
-#undef TB_PREFETCH4Q_ONE
+#undef TB_PREFETCH4
+#undef TB_PREFETCH4_ONE
 #undef TB_GROUP4Q
 }
 
