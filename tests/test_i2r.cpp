@@ -52,14 +52,15 @@ TEST(I2R, KBeyondTheAccumulatorBoundIsRefused) {
 // blocks of one quad and of several, a prefetch one tile ahead and 1 MiB ahead (far past the end
 // of these matrices: a prefetch never faults), one, two and four weight streams (st=2 on GEMVs of
 // one quad, where it falls back to one stream, and of even and odd quad counts per thread: 330 rows
-// are 6 quads, 3 per thread at 2 threads; st=4 on 16 quads (four of each stream at 1 thread), and
-// on every count of quads left over after its four parts, which run as four streams that start
-// inside quads and cross from one into the next: one quad alone (64 x 2560), 1100 rows = 18 quads
-// (two left at 1 thread, one a thread at 2), 440 rows = 7 quads (three left at 1 thread), 640 x
-// 2560 (two left at 1 thread, one a thread at 2); K = 777 and 40 (49 and 3 column tiles, so four
-// equal streams leave one to three tiles, which run alone), K = 16 (one column tile: 300 rows =
-// 5 quads leave one tile, 70 rows = 2 quads are too few tiles for four streams and read two)), on
-// M and K tails, GEMV and batches, 1 and 2 threads.
+// are 6 quads, 3 per thread at 2 threads; st=4 on 16 quads (four of each stream at 1 thread), on
+// 1100 rows = 18 quads, whose parts of 4 and 5 quads at 1 thread and of 2 and 3 at 2 threads leave
+// two quads (a pair) and one for the end, on 440 rows = 7 quads, three left at 1 thread (a pair
+// and one alone), and on two or three quads a thread, read as four pieces that start inside
+// quads and cross into the next (2 and 3 quads: 200 and 330 rows at 2 threads, 130 rows at 1;
+// one quad, 64 x 2560, reads one stream), K = 777 and 40 (49 and 3 column tiles, so four equal pieces leave one to three tiles,
+// which run alone), K = 16 (one column tile: 70 rows = 2 quads, and 300 rows' 2 and 3 quads a
+// thread, are too few tiles for four streams and read two)), on M and K tails, GEMV and batches,
+// 1 and 2 threads.
 TEST(I2R, EveryTileIsExact) {
   const KernelInfo& k = *find_kernel("i2r__avx512vnni");
   if (!runnable(k)) GTEST_SKIP() << k.name << ": " << why_not_runnable(k.isa);

@@ -21,7 +21,7 @@
 // pf is off unless a tile sets it (i2r_pf__avx512vnni: 4096): see README.md ("Prefetch") for the
 // side-by-side numbers behind that. st=2 makes a single-token GEMV read a thread's quads as two
 // streams, its first and second half, a quad of each at once (gemv4x2; README.md, "Two streams"),
-// st=4 as four (gemv4x4, and gemv_flat for the quads left over; "Four streams", "Leftover quads").
+// st=4 as four (gemv4x4; gemv_flat for two or three quads: "Four streams", "Leftover quads").
 //
 // Why inline assembly for the hot loop: GCC 12 keeps two copies of the 16 accumulators of this
 // loop (a register-to-register move per accumulator per iteration, measured: about half the
@@ -433,14 +433,15 @@ void prefetch_start(const std::uint8_t* p, std::int64_t n) {
 // other streams (gemv4x4q). The loop runs in segments that end where a stream reaches the end of a
 // quad, and each segment's sums are added to the rows of the quads its streams were in (the rows
 // start at -qsum). The up to three tiles that four equal parts leave over run as one stream.
-// With `cold`, the streams' first pf bytes are prefetched first (the start of a call).
-void gemv_flat(const GemmArgs& a, std::int64_t u0, std::int64_t u1, std::int64_t pf, bool cold) {
+// For a thread with two or three quads, which would otherwise read two streams (one quad reads
+// as one: four pieces of it were no faster, README.md "Leftover quads").
+void gemv_flat(const GemmArgs& a, std::int64_t u0, std::int64_t u1, std::int64_t pf) {
   constexpr std::int64_t kQuadTile = 4 * kTileBytes;
   const std::int64_t T = a.Kp / kCols, total = (u1 - u0) * T, len = total / 4;
   const std::uint8_t* base = a.w + u0 * T * kQuadTile;
   std::int64_t pos[4];
   for (int j = 0; j < 4; ++j) pos[j] = j * len;
-  if (cold && pf > 0)
+  if (pf > 0)
     for (int j = 0; j < 4; ++j)
       prefetch_start(base + pos[j] * kQuadTile, std::min(pf, len * kQuadTile));
   const __m512i start = _mm512_set1_epi32(-a.qsum[0]);
@@ -480,29 +481,39 @@ void gemv_flat(const GemmArgs& a, std::int64_t u0, std::int64_t u1, std::int64_t
   }
 }
 
-// Single-token GEMV over quads [u0, u1) as four streams: the first 4 * (n / 4) quads as four
-// consecutive parts, a quad of each at a time through gemv4x4 (the streams at the same column
-// share the activations' broadcasts), the quads left over (one to three) through gemv_flat.
+// Single-token GEMV over quads [u0, u1), u1 - u0 >= 4, as four streams: the quads cut into four
+// consecutive parts, a quad of each at a time; the last quads of the parts one longer than the
+// shortest (one to three) then as a pair of streams and, if odd, one alone. Each of those continues
+// its part's stream: read as four pieces instead (gemv_flat), three of them start cold, and the
+// layer's calls and decoding came out no faster (README.md, "Leftover quads").
 void gemv_four_streams(const GemmArgs& a, std::int64_t u0, std::int64_t u1, std::int64_t pf) {
-  const std::int64_t common = (u1 - u0) / 4, f = u0 + 4 * common, quad_bytes = a.Kp * 16;
+  const std::int64_t n = u1 - u0, common = n / 4, quad_bytes = a.Kp * 16;
+  std::int64_t start[5];
+  for (int j = 0; j <= 4; ++j) start[j] = u0 + n * j / 4;
   if (pf > 0)
     for (int j = 0; j < 4; ++j)
-      prefetch_start(a.w + (u0 + j * common) * quad_bytes, std::min(pf, common * quad_bytes));
+      prefetch_start(a.w + start[j] * quad_bytes,
+                     std::min(pf, (start[j + 1] - start[j]) * quad_bytes));
   alignas(64) std::int32_t out[4 * 4 * 16];
   const std::uint8_t* w[4];
   const __m512i qsum = _mm512_set1_epi32(a.qsum[0]);
   for (std::int64_t i = 0; i < common; ++i) {
-    for (int j = 0; j < 4; ++j) w[j] = a.w + (u0 + j * common + i) * quad_bytes;
+    for (int j = 0; j < 4; ++j) w[j] = a.w + (start[j] + i) * quad_bytes;
     if (pf > 0)
       gemv4x4<Pf::kNta>(w, a.Kp, a.q, out, pf);
     else
       gemv4x4<Pf::kNone>(w, a.Kp, a.q, out, pf);
     for (int j = 0; j < 4; ++j)
       for (int g = 0; g < 4; ++g)
-        store_rows(a.c, (u0 + j * common + i) * kQuadRows + g * kRows, a.m1,
+        store_rows(a.c, (start[j] + i) * kQuadRows + g * kRows, a.m1,
                    _mm512_sub_epi32(_mm512_load_si512(out + (4 * j + g) * 16), qsum));
   }
-  if (f < u1) gemv_flat(a, f, u1, pf, common == 0);
+  std::int64_t left[3];
+  int n_left = 0;
+  for (int j = 0; j < 4; ++j)
+    if (start[j + 1] - start[j] > common) left[n_left++] = start[j] + common;
+  if (n_left >= 2) gemv_pair(a, left[0], left[1], pf);
+  if (n_left % 2) gemv_token(a, 0, left[n_left - 1], left[n_left - 1] + 1, pf);
 }
 
 }  // namespace
@@ -511,8 +522,12 @@ void gemm_avx512vnni(const GemmArgs& a) {
   // m0 is a multiple of 64 (the registry row's row_multiple); the last quad may be partly padding.
   const std::int64_t u0 = a.m0 / kQuadRows, u1 = (a.m1 + kQuadRows - 1) / kQuadRows;
   const std::int64_t per_block = a.block_rows / kQuadRows, quad_bytes = a.Kp * 16;
-  if (a.N == 1 && a.streams == 4 && (u1 - u0) * (a.Kp / kCols) >= 4) {
+  if (a.N == 1 && a.streams == 4 && u1 - u0 >= 4) {
     gemv_four_streams(a, u0, u1, a.prefetch);
+    return;
+  }
+  if (a.N == 1 && a.streams == 4 && u1 - u0 >= 2 && (u1 - u0) * (a.Kp / kCols) >= 4) {
+    gemv_flat(a, u0, u1, a.prefetch);
     return;
   }
   if (a.N == 1 && a.streams >= 2 && u1 - u0 >= 2) {
