@@ -29,6 +29,7 @@ import json
 import math
 import os
 import sys
+import textwrap
 
 import matplotlib
 
@@ -260,8 +261,12 @@ def log_ticks(axis, fmt=plain_number):
 
 
 def finish(fig, caption, out, rect_bottom=0.03, rect_right=1.0):
-    fig.text(0.01, 0.006, caption, ha="left", va="bottom", fontsize=7, color="0.3")
-    fig.tight_layout(rect=(0, rect_bottom, rect_right, 1))
+    # The caption wrapped to the figure's width (7 pt text: about 4 pt a character), the plots
+    # raised by the lines it takes beyond the first.
+    lines = textwrap.wrap(caption, max(40, int(fig.get_figwidth() * 72 / 4.0))) or [""]
+    fig.text(0.01, 0.006, "\n".join(lines), ha="left", va="bottom", fontsize=7, color="0.3")
+    extra = (len(lines) - 1) * 9.0 / (fig.get_figheight() * 72)
+    fig.tight_layout(rect=(0, rect_bottom + extra, rect_right, 1))
     fig.savefig(out, dpi=110)
     plt.close(fig)
 
