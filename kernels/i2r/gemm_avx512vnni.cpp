@@ -83,20 +83,22 @@ alignas(64) constexpr std::uint64_t kPlaneMatrices[3][8] = {
     {TB_R8(plane_matrix(1))}, {TB_R8(plane_matrix(2))}, {TB_R8(plane_matrix(3))}};
 #undef TB_R8
 
+// The lanes of the 16 rows starting at row m that lie below m1.
+inline __mmask16 rows_below(std::int64_t m, std::int64_t m1) {
+  const std::int64_t valid = m1 - m;
+  if (valid <= 0) return 0;
+  return valid >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << valid) - 1);
+}
+
 // Writes 16 rows' results starting at row m, only those below m1.
 inline void store_rows(std::int32_t* c, std::int64_t m, std::int64_t m1, __m512i v) {
-  const std::int64_t valid = m1 - m;
-  if (valid <= 0) return;
-  const __mmask16 k = valid >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << valid) - 1);
-  _mm512_mask_storeu_epi32(c + m, k, v);
+  if (const __mmask16 k = rows_below(m, m1)) _mm512_mask_storeu_epi32(c + m, k, v);
 }
 
 // Adds v to 16 rows' results starting at row m, only those below m1.
 inline void add_rows(std::int32_t* c, std::int64_t m, std::int64_t m1, __m512i v) {
-  const std::int64_t valid = m1 - m;
-  if (valid <= 0) return;
-  const __mmask16 k = valid >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << valid) - 1);
-  _mm512_mask_storeu_epi32(c + m, k, _mm512_add_epi32(_mm512_maskz_loadu_epi32(k, c + m), v));
+  if (const __mmask16 k = rows_below(m, m1))
+    _mm512_mask_storeu_epi32(c + m, k, _mm512_add_epi32(_mm512_maskz_loadu_epi32(k, c + m), v));
 }
 
 // sum_s planes[s] >> 2s - qsum: the exact code*q sum of 16 rows minus the activation sum.
@@ -306,8 +308,8 @@ void gemv4x4(const std::uint8_t* const* w, std::int64_t Kp, const std::int8_t* q
 // gemv4x4 for four streams that may each be at a different column: stream j reads tiles at w[j]
 // and the activations at q[j], broadcast from memory by each vpdpbusd (the {1to16} operand), so the
 // streams need not be four quads at the same tile (gemv_flat). Accumulators and out as in gemv4x4,
-// [stream 0..3][group 0..3][16 lanes], over `tiles` tiles of each stream. In cache this loop takes
-// 1.15-1.25x gemv4x4's time; four register broadcasts per stream, each stream's tiles after its
+// [stream 0..3][group 0..3][16 lanes], over `tiles` tiles of each stream. In cache this loop took
+// 1.10-1.26x gemv4x4's time; four register broadcasts per stream, each stream's tiles after its
 // own, matched gemv4x4 in cache but lost ~10% from DRAM (README.md, "Leftover quads").
 template <Pf kPf>
 void gemv4x4q(const std::uint8_t* const* w, const std::int8_t* const* q, std::int64_t tiles,
