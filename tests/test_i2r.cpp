@@ -57,10 +57,10 @@ TEST(I2R, KBeyondTheAccumulatorBoundIsRefused) {
 // two quads (a pair) and one for the end, on 440 rows = 7 quads, three left at 1 thread (a pair
 // and one alone), and on two or three quads a thread, read as four pieces that start inside
 // quads and cross into the next (2 and 3 quads: 200 and 330 rows at 2 threads, 130 rows at 1;
-// one quad, 64 x 2560, reads one stream), K = 777 and 40 (49 and 3 column tiles, so four equal pieces leave one to three tiles,
-// which run alone), K = 16 (one column tile: 70 rows = 2 quads, and 300 rows' 2 and 3 quads a
-// thread, are too few tiles for four streams and read two)), on M and K tails, GEMV and batches,
-// 1 and 2 threads.
+// one quad, 64 x 2560, reads one stream), K = 777 and 40 (49 and 3 column tiles, so four equal
+// pieces leave one to three tiles, which run alone), K = 16 (one column tile: 70 rows = 2 quads,
+// and 300 rows' 2 and 3 quads a thread, are too few tiles for four streams and read two)), on M
+// and K tails, GEMV and batches, 1 and 2 threads.
 TEST(I2R, EveryTileIsExact) {
   const KernelInfo& k = *find_kernel("i2r__avx512vnni");
   if (!runnable(k)) GTEST_SKIP() << k.name << ": " << why_not_runnable(k.isa);
