@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -30,14 +31,22 @@ void pack(const TernaryMatrix& w, const TileConfig&, PackedWeights& out) {
   out.scale = w.scale;
   out.data.resize(static_cast<std::size_t>(out.Mp * out.Kp / 4));
   std::uint8_t* d = out.data.data();
-  // Every code starts as 1 (weight 0): 0b01010101 per byte; then the real weights are placed.
-  for (std::size_t i = 0; i < out.data.size(); ++i) d[i] = 0x55;
-  for (std::int64_t m = 0; m < w.M; ++m)
-    for (std::int64_t k = 0; k < w.K; ++k) {
-      std::uint8_t& b = d[byte_of(m, k, out.Kp)];
-      const int s = shift_of(k);
-      b = static_cast<std::uint8_t>((b & ~(3u << s)) | (encode(w.at(m, k)) << s));
-    }
+  // Padding rows hold code 1 (weight 0) in every plane: 0b01010101.
+  std::fill(d + byte_of(w.M - w.M % kQuadRows, 0, out.Kp), d + out.data.size(), std::uint8_t{0x55});
+  const auto code = [&](const std::int8_t* row, std::int64_t k) -> unsigned {
+    return k < w.K ? encode(row[k]) : 1u;  // padding columns: weight 0
+  };
+  // Byte (m, tile column c, j) holds columns 16c + 4s + j, s = 0..3, in its bit pairs.
+  for (std::int64_t m = 0; m < w.M; ++m) {
+    const std::int8_t* row = w.w.data() + m * w.K;
+    std::uint8_t* p = d + byte_of(m, 0, out.Kp);
+    for (std::int64_t c = 0; c < out.Kp / kCols; ++c, p += 4 * kTileBytes)
+      for (int j = 0; j < 4; ++j) {
+        const std::int64_t k = c * kCols + j;
+        p[j] = static_cast<std::uint8_t>(code(row, k) | code(row, k + 4) << 2 |
+                                         code(row, k + 8) << 4 | code(row, k + 12) << 6);
+      }
+  }
 }
 
 TernaryMatrix unpack(const PackedWeights& p) {
