@@ -118,6 +118,9 @@ examples:
   }
   const nlohmann::json env = environment_json();
   auto rows = e2e::run(*src, opts, [](const std::string& s, bool) { std::cerr << "  " << s << "\n"; });
+  if (rows.empty())
+    throw std::runtime_error(
+        "nothing ran: every kernel asked for was skipped (the reasons are above)");
   Table table({"model", "size", "params", "output", "kernel", "threads", "test", "t/s", "% roof"});
   for (auto& r : rows) {
     const std::int64_t p = r["n_prompt"], b = r["batch"];

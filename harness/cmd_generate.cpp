@@ -259,7 +259,7 @@ examples:
 
   ThreadPool pool(threads);
   const auto tp = Clock::now();
-  models::Transformer tf(*src, kernel, pool, {ctx_max, output});
+  models::Transformer tf(*src, kernel, pool, {.context = ctx_max, .output = output});
   std::cerr << "model " << src->describe() << " (" << cfg.arch << ", " << cfg.layers
             << " layers, hidden " << cfg.hidden << ", vocab " << cfg.vocab << "), kernel "
             << kernel.name << ", " << threads << " thread" << (threads > 1 ? "s" : "")

@@ -2,9 +2,15 @@
 
 #include <malloc.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
+#include <fstream>
+#include <numeric>
 #include <stdexcept>
 
 #include "reference/quantize.h"
@@ -23,6 +29,57 @@ std::vector<float> norm_vector(const WeightSource& src, const std::string& name,
 
 }  // namespace
 
+MemoryPlan plan_memory(const ModelConfig& c, const KernelInfo& kernel, std::int64_t context,
+                       int threads) {
+  const std::int64_t H = c.hidden, Q = c.q_dim(), KV = c.kv_dim(), F = c.ffn;
+  const std::pair<std::int64_t, std::int64_t> shapes[] = {{Q, H}, {KV, H}, {KV, H}, {H, Q},
+                                                          {F, H}, {F, H},  {H, F}};
+  MemoryPlan p;
+  std::int64_t layer = 0, largest = 0;
+  for (const auto& [M, K] : shapes) {
+    layer += estimate_packed_bytes(kernel, M, K);
+    largest = std::max(largest, M * K);
+  }
+  p.packed = layer * c.layers;
+  p.kv = 2 * c.layers * context * KV * 4;
+  p.buffers = static_cast<std::int64_t>(threads) * largest + layer;
+  // forward(): x, h, q, k, v, att, g, u per token (floats), the quantized row, attention's scores.
+  const std::int64_t n = std::min<std::int64_t>(context, 512);
+  const std::int64_t widths = H + std::max(H, Q) + Q + 2 * KV + std::max(Q, H) + 2 * F;
+  p.scratch = n * (4 * widths + std::max(H, F) + 256) +
+              static_cast<std::int64_t>(threads) * context * 4 * 64;
+  return p;
+}
+
+std::int64_t available_memory_bytes() {
+  std::ifstream f("/proc/meminfo");
+  std::string key;
+  std::int64_t kb = 0, available = -1, swap = 0;
+  std::string unit;
+  while (f >> key >> kb) {
+    std::getline(f, unit);
+    if (key == "MemAvailable:") available = kb * 1024;
+    if (key == "SwapFree:") swap = kb * 1024;
+  }
+  return available < 0 ? -1 : available + swap;
+}
+
+namespace {
+
+std::string gb(std::int64_t bytes) {
+  char s[32];
+  std::snprintf(s, sizeof s, "%.2f GB", static_cast<double>(bytes) / 1e9);
+  return s;
+}
+
+std::string fmt_bits(double bits) {
+  char s[32];
+  std::snprintf(s, sizeof s, "%.2f", bits);
+  return s;
+}
+
+}  // namespace
+
 Transformer::Transformer(const WeightSource& src, const KernelInfo& kernel, ThreadPool& pool,
                          TransformerOptions opts)
     : cfg_(src.config()), kernel_(&kernel), pool_(&pool),
@@ -31,21 +88,67 @@ Transformer::Transformer(const WeightSource& src, const KernelInfo& kernel, Thre
   if (cfg_.heads % cfg_.kv_heads != 0)
     throw std::invalid_argument(src.describe() + ": head_count " + std::to_string(cfg_.heads) +
                                 " is not a multiple of head_count_kv " + std::to_string(cfg_.kv_heads));
-  const auto t0 = std::chrono::steady_clock::now();
-  auto pack = [&](std::int64_t l, const char* what, std::int64_t M, std::int64_t K) {
-    const std::string name = layer_tensor(l, what);
-    TernaryMatrix t = src.ternary(name);
-    if (t.M != M || t.K != K)
-      throw std::invalid_argument(src.describe() + ": tensor '" + name + "' is " + std::to_string(t.M) + "x" +
-                                  std::to_string(t.K) + ", expected " + std::to_string(M) + "x" + std::to_string(K));
-    PackedWeights p = pack_weights(kernel, t);
-    src.release(name);  // packed: the file's bytes are not needed in memory any more
-    arena_.adopt(p.data);  // in order of use, on huge pages (kernels/aligned.h)
-    arena_.adopt(p.extra);
-    packed_bytes_ += p.bytes();
-    return p;
-  };
+  if (!isa_runnable(kernel.isa))
+    throw std::invalid_argument("kernel " + std::string(kernel.name) +
+                                " cannot run here: " + why_not_runnable(kernel.isa));
   const ModelConfig& c = cfg_;
+  // The dense matrices first: what they take (a copy of the output matrix; a synthetic model's
+  // embedding) is then already out of what the memory check below finds available.
+  embd_ = src.dense("token_embd.weight");
+  if (embd_.rows != c.vocab || embd_.cols != c.hidden)
+    throw std::invalid_argument(src.describe() + ": token_embd.weight is " +
+                                std::to_string(embd_.rows) + "x" + std::to_string(embd_.cols) +
+                                ", expected " + std::to_string(c.vocab) + "x" +
+                                std::to_string(c.hidden));
+  output_norm_ = norm_vector(src, "output_norm.weight", c.hidden);
+  {
+    const bool separate = src.has("output.weight");
+    const DenseTensor out = separate ? src.dense("output.weight") : embd_;
+    if (out.rows != c.vocab || out.cols != c.hidden)
+      throw std::invalid_argument(src.describe() + ": output.weight has the wrong shape");
+    output_ = std::make_unique<OutputMatrix>(out, opts.output);
+    // Copied; a tied embedding is then only read a row per token (re-read on access).
+    src.release(separate ? "output.weight" : "token_embd.weight");
+  }
+
+  const MemoryPlan plan = plan_memory(c, kernel, ctx_, pool.size());
+  const std::int64_t limit = opts.memory_limit < 0 ? available_memory_bytes() : opts.memory_limit;
+  if (limit > 0 && plan.total() > limit)
+    throw InsufficientMemory(
+        src.describe() + " does not fit with " + std::string(kernel.name) +
+        ": besides its embedding and output matrix it needs about " + gb(plan.total()) +
+        " (packed weights " + gb(plan.packed) + " at " + fmt_bits(kernel.bits_per_weight) +
+        " bits per weight, KV cache " + gb(plan.kv) + " for " + std::to_string(ctx_) +
+        " positions, packing buffers " + gb(plan.buffers) + ", scratch " + gb(plan.scratch) +
+        ") and " + gb(limit) +
+        (opts.memory_limit < 0 ? " is available (MemAvailable + SwapFree in /proc/meminfo)"
+                               : " is the limit") +
+        ". A kernel with fewer bits per weight (`tritbench list`), a shorter context or fewer "
+        "threads "
+        "may fit");
+
+  const auto t0 = std::chrono::steady_clock::now();
+  // A layer at a time: the pool's threads take its matrices (largest first, each into its own
+  // reused canonical buffer; sources and packers are independent per tensor), then the packed
+  // bytes move into the arena in their order of use.
+  struct Job {
+    const char* what;
+    std::int64_t M, K;
+    PackedWeights Layer::*dst;
+  };
+  const Job jobs[] = {{"attn_q", c.q_dim(), c.hidden, &Layer::wq},
+                      {"attn_k", c.kv_dim(), c.hidden, &Layer::wk},
+                      {"attn_v", c.kv_dim(), c.hidden, &Layer::wv},
+                      {"attn_output", c.hidden, c.q_dim(), &Layer::wo},
+                      {"ffn_gate", c.ffn, c.hidden, &Layer::wgate},
+                      {"ffn_up", c.ffn, c.hidden, &Layer::wup},
+                      {"ffn_down", c.hidden, c.ffn, &Layer::wdown}};
+  constexpr int kJobs = static_cast<int>(std::size(jobs));
+  int order[kJobs];
+  std::iota(order, order + kJobs, 0);
+  std::stable_sort(order, order + kJobs,
+                   [&](int a, int b) { return jobs[a].M * jobs[a].K > jobs[b].M * jobs[b].K; });
+  std::vector<TernaryMatrix> canonical(static_cast<std::size_t>(pool.size()));
   layers_.resize(static_cast<std::size_t>(c.layers));
   for (std::int64_t l = 0; l < c.layers; ++l) {
     Layer& L = layers_[l];
@@ -53,35 +156,46 @@ Transformer::Transformer(const WeightSource& src, const KernelInfo& kernel, Thre
     if (c.sub_norms) L.attn_sub_norm = norm_vector(src, layer_tensor(l, "attn_sub_norm"), c.q_dim());
     L.ffn_norm = norm_vector(src, layer_tensor(l, "ffn_norm"), c.hidden);
     if (c.sub_norms) L.ffn_sub_norm = norm_vector(src, layer_tensor(l, "ffn_sub_norm"), c.ffn);
-    L.wq = pack(l, "attn_q", c.q_dim(), c.hidden);
-    L.wk = pack(l, "attn_k", c.kv_dim(), c.hidden);
-    L.wv = pack(l, "attn_v", c.kv_dim(), c.hidden);
-    L.wo = pack(l, "attn_output", c.hidden, c.q_dim());
-    L.wgate = pack(l, "ffn_gate", c.ffn, c.hidden);
-    L.wup = pack(l, "ffn_up", c.ffn, c.hidden);
-    L.wdown = pack(l, "ffn_down", c.hidden, c.ffn);
+    std::atomic<int> next{0};
+    std::exception_ptr errors[kJobs];
+    pool.run([&](int t) {
+      TernaryMatrix& w = canonical[static_cast<std::size_t>(t)];
+      for (int i; (i = next.fetch_add(1, std::memory_order_relaxed)) < kJobs;) {
+        const Job& j = jobs[order[i]];
+        try {
+          const std::string name = layer_tensor(l, j.what);
+          src.ternary_into(name, w);
+          if (w.M != j.M || w.K != j.K)
+            throw std::invalid_argument(src.describe() + ": tensor '" + name + "' is " +
+                                        std::to_string(w.M) + "x" + std::to_string(w.K) +
+                                        ", expected " + std::to_string(j.M) + "x" +
+                                        std::to_string(j.K));
+          L.*j.dst = pack_weights(kernel, w);
+          src.release(name);  // packed: the file's bytes are not needed in memory any more
+        } catch (...) {
+          errors[order[i]] = std::current_exception();
+        }
+      }
+    });
+    for (const auto& e : errors)  // the first failing tensor in file order, whichever thread saw it
+      if (e) std::rethrow_exception(e);
+    for (const Job& j : jobs) {
+      PackedWeights& p = L.*j.dst;
+      arena_.adopt(p.data);  // in order of use, on huge pages (kernels/aligned.h)
+      arena_.adopt(p.extra);
+      packed_bytes_ += p.bytes();
+    }
     L.k_cache.assign(static_cast<std::size_t>(ctx_ * c.kv_dim()), 0.0f);
     L.v_cache.assign(static_cast<std::size_t>(ctx_ * c.kv_dim()), 0.0f);
+    if (opts.on_layer) opts.on_layer(l + 1, c.layers);
   }
+  canonical.clear();
   pack_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 #ifdef __GLIBC__
-  // The decoded matrices (a byte per weight, up to tens of MB each) were freed, but glibc keeps
+  // The decoded matrices (a byte per weight, up to hundreds of MB each) were freed, but glibc keeps
   // freed heap memory mapped; give it back so the resident set is the model, not its unpacking.
   malloc_trim(0);
 #endif
-  embd_ = src.dense("token_embd.weight");
-  if (embd_.rows != c.vocab || embd_.cols != c.hidden)
-    throw std::invalid_argument(src.describe() + ": token_embd.weight is " + std::to_string(embd_.rows) + "x" +
-                                std::to_string(embd_.cols) + ", expected " + std::to_string(c.vocab) + "x" +
-                                std::to_string(c.hidden));
-  output_norm_ = norm_vector(src, "output_norm.weight", c.hidden);
-  const bool separate = src.has("output.weight");
-  const DenseTensor out = separate ? src.dense("output.weight") : embd_;
-  if (out.rows != c.vocab || out.cols != c.hidden)
-    throw std::invalid_argument(src.describe() + ": output.weight has the wrong shape");
-  output_ = std::make_unique<OutputMatrix>(out, opts.output);
-  // Copied; a tied embedding is then only read a row per token (re-read on access).
-  src.release(separate ? "output.weight" : "token_embd.weight");
 }
 
 void Transformer::linear(const PackedWeights& w, const QuantizedBatch& a, float* y) {

@@ -7,8 +7,10 @@
 // (q/k/v, gate/up) share one activation quantization, as the arithmetic is identical either way.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -22,12 +24,39 @@ namespace tritbench::models {
 struct TransformerOptions {
   std::int64_t context = 0;  // KV cache positions (0: the model's context_length, capped at 4096)
   OutputType output = OutputType::kAsStored;
+  // Bytes that the packed weights, the KV cache, the packing buffers and the forward pass's scratch
+  // may take (see MemoryPlan). -1: what /proc/meminfo calls MemAvailable plus SwapFree, read once
+  // the embedding and output matrix are loaded; 0: no check.
+  std::int64_t memory_limit = -1;
+  // Called after each layer is packed with (layers packed, layers), e.g. for a progress line.
+  std::function<void(std::int64_t, std::int64_t)> on_layer = nullptr;
+};
+
+// What a Transformer will allocate after its embedding and output matrix, worked out before it
+// packs anything, so that a model too large for the machine is refused in a second with the
+// figures, not killed by the kernel's OOM killer after minutes of packing.
+struct MemoryPlan {
+  std::int64_t packed = 0;   // every BitLinear, estimate_packed_bytes for the kernel
+  std::int64_t kv = 0;       // the float KV cache of `context` positions
+  std::int64_t buffers = 0;  // while packing: a canonical matrix per thread + one layer's packing
+  std::int64_t scratch = 0;  // the forward pass's activations for a batch of up to 512 tokens
+  std::int64_t total() const { return packed + kv + buffers + scratch; }
+};
+MemoryPlan plan_memory(const ModelConfig& c, const KernelInfo& kernel, std::int64_t context,
+                       int threads);
+// MemAvailable + SwapFree from /proc/meminfo in bytes; -1 where it cannot be read.
+std::int64_t available_memory_bytes();
+// Thrown by the Transformer's constructor when its MemoryPlan exceeds the memory limit.
+class InsufficientMemory : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 class Transformer {
  public:
-  // Packs every BitLinear of `src` for `kernel`; throws std::invalid_argument if the kernel cannot
-  // run here or a tensor has the wrong shape.
+  // Packs every BitLinear of `src` for `kernel`, the pool's threads taking a layer's matrices in
+  // parallel; throws std::invalid_argument if the kernel cannot run here or a tensor has the wrong
+  // shape, InsufficientMemory if the model would not fit (opts.memory_limit).
   Transformer(const WeightSource& src, const KernelInfo& kernel, ThreadPool& pool,
               TransformerOptions opts = {});
 

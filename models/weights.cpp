@@ -226,14 +226,18 @@ float SyntheticSource::ternary_scale(const std::string& name) const {
 }
 
 TernaryMatrix SyntheticSource::ternary(const std::string& name) const {
-  const auto [M, K] = shape(name);
   TernaryMatrix t;
-  t.M = M;
-  t.K = K;
-  t.w.resize(static_cast<std::size_t>(M * K));
-  ternary_range(name, 0, M * K, t.w.data());
-  t.scale = ternary_scale(name);
+  ternary_into(name, t);
   return t;
+}
+
+void SyntheticSource::ternary_into(const std::string& name, TernaryMatrix& out) const {
+  const auto [M, K] = shape(name);
+  out.M = M;
+  out.K = K;
+  out.w.resize(static_cast<std::size_t>(M * K));  // every value is overwritten below
+  ternary_range(name, 0, M * K, out.w.data());
+  out.scale = ternary_scale(name);
 }
 
 void SyntheticSource::matrix_f16_range(const std::string& name, std::int64_t i0, std::int64_t i1,

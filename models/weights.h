@@ -60,6 +60,12 @@ class WeightSource {
   virtual const ModelConfig& config() const = 0;
   // A BitLinear weight (M = out features, K = in features), decoded to the canonical form.
   virtual TernaryMatrix ternary(const std::string& name) const = 0;
+  // The same into `out`, reusing its storage where the source can (a model's loader keeps one
+  // buffer per thread: fresh buffers of hundreds of MB each cost more in page faults than the
+  // weights take to generate). Safe to call from several threads at once, as ternary() is.
+  virtual void ternary_into(const std::string& name, TernaryMatrix& out) const {
+    out = ternary(name);
+  }
   // Any other tensor (norm vectors are rows = 1).
   virtual DenseTensor dense(const std::string& name) const = 0;
   virtual bool has(const std::string& name) const = 0;
@@ -81,6 +87,7 @@ class SyntheticSource : public WeightSource {
   SyntheticSource(ModelConfig cfg, std::uint64_t seed);
   const ModelConfig& config() const override { return cfg_; }
   TernaryMatrix ternary(const std::string& name) const override;
+  void ternary_into(const std::string& name, TernaryMatrix& out) const override;
   DenseTensor dense(const std::string& name) const override;
   bool has(const std::string& name) const override;
   const TokenizerSpec* tokenizer() const override { return vocab_.tokens.empty() ? nullptr : &vocab_; }

@@ -66,7 +66,8 @@ TEST(E2e, ReferenceCatchesAWrongActivation) {
   reference::ReferenceModel wrong(SwappedActivation{src});
   const auto ref = wrong.logits(prompt);
   ThreadPool pool(1);
-  models::Transformer tf(src, *find_kernel("naive__scalar"), pool, {16, models::OutputType::kAsStored});
+  models::Transformer tf(src, *find_kernel("naive__scalar"), pool,
+                         {.context = 16, .output = models::OutputType::kAsStored});
   std::vector<float> l(static_cast<std::size_t>(src.config().vocab));
   tf.prefill(prompt, 0, l.data());
   double err2 = 0, ref2 = 0;
@@ -80,7 +81,8 @@ TEST(E2e, ReferenceCatchesAWrongActivation) {
 TEST(E2e, BatchedPrefillAgreesWithOneTokenAtATime) {
   models::SyntheticSource src(*models::find_preset("tiny"), 3);
   ThreadPool pool(2);
-  models::Transformer tf(src, *resolve_kernels("i2s").at(0), pool, {64, models::OutputType::kAsStored});
+  models::Transformer tf(src, *resolve_kernels("i2s").at(0), pool,
+                         {.context = 64, .output = models::OutputType::kAsStored});
   const auto prompt = check::default_prompt(src.config().vocab, 20);
   std::vector<float> a(static_cast<std::size_t>(src.config().vocab)), b(a.size()), c(a.size());
   tf.prefill(prompt, 0, a.data());
@@ -100,10 +102,48 @@ TEST(E2e, BatchedPrefillAgreesWithOneTokenAtATime) {
   EXPECT_EQ(tf.position(), 20);
 }
 
+// A model that cannot fit is refused before anything is packed, with the figures, instead of being
+// killed by the OOM killer after minutes of packing (a 100B model on a 24 GiB machine did that).
+TEST(E2e, ModelThatDoesNotFitIsRefusedWithItsFigures) {
+  models::SyntheticSource src(*models::find_preset("small"), 1);
+  ThreadPool pool(2);
+  const KernelInfo& k = *find_kernel("i2s__scalar");
+  const models::MemoryPlan plan = models::plan_memory(src.config(), k, 64, 2);
+  std::vector<std::int64_t> layers;
+  models::Transformer fits(src, k, pool,
+                           {.context = 64,
+                            .memory_limit = plan.total(),
+                            .on_layer = [&](std::int64_t done, std::int64_t n) {
+                              layers.push_back(done);
+                              EXPECT_EQ(n, src.config().layers);
+                            }});
+  EXPECT_EQ(layers.size(), static_cast<std::size_t>(src.config().layers));
+  EXPECT_EQ(layers.back(), src.config().layers);
+  // The plan's packed bytes bound the real ones, within 5%.
+  EXPECT_GE(plan.packed, static_cast<std::int64_t>(fits.packed_bytes()));
+  EXPECT_LE(static_cast<double>(plan.packed), 1.05 * static_cast<double>(fits.packed_bytes()));
+  EXPECT_EQ(plan.kv, static_cast<std::int64_t>(fits.kv_bytes()));
+  try {
+    models::Transformer tf(src, k, pool, {.context = 64, .memory_limit = plan.total() - 1});
+    FAIL() << "a model over the memory limit was packed";
+  } catch (const models::InsufficientMemory& e) {
+    const std::string msg = e.what();
+    for (const char* part : {"synthetic:small", "does not fit with i2s__scalar", "packed weights",
+                             "2.00 bits per weight", "64 positions", "is the limit"})
+      EXPECT_NE(msg.find(part), std::string::npos) << part << " missing from: " << msg;
+  }
+  // 100B at 2 bits per weight: 25 GB and a little padding.
+  const models::MemoryPlan big = models::plan_memory(*models::find_preset("100b"), k, 4096, 2);
+  const double ternary = static_cast<double>(models::find_preset("100b")->ternary_params());
+  EXPECT_GE(static_cast<double>(big.packed), ternary / 4);
+  EXPECT_LE(static_cast<double>(big.packed), 1.04 * ternary / 4);
+}
+
 TEST(E2e, BadInputIsRefused) {
   models::SyntheticSource src(*models::find_preset("tiny"), 1);
   ThreadPool pool(1);
-  models::Transformer tf(src, *find_kernel("i2s__scalar"), pool, {4, models::OutputType::kAsStored});
+  models::Transformer tf(src, *find_kernel("i2s__scalar"), pool,
+                         {.context = 4, .output = models::OutputType::kAsStored});
   std::vector<float> l(static_cast<std::size_t>(src.config().vocab));
   EXPECT_THROW(tf.decode(static_cast<std::int32_t>(src.config().vocab), l.data()), std::invalid_argument);
   EXPECT_THROW(tf.decode(-1, l.data()), std::invalid_argument);

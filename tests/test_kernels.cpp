@@ -105,6 +105,30 @@ TEST_P(KernelTest, ResultsIndependentOfThreadCount) {
   }
 }
 
+// A model's memory plan adds up estimate_packed_bytes before packing anything: it must never be
+// below what packing takes, and not far above it on real shapes (or a model that fits is refused).
+TEST_P(KernelTest, PackedSizeEstimateBoundsTheRealSize) {
+  const KernelInfo& k = kernel();
+  if (!runnable(k)) GTEST_SKIP() << k.name << ": " << why_not_runnable(k.isa);
+  for (auto [M, K] : {std::pair<std::int64_t, std::int64_t>{1, 1},
+                      {5, 127},
+                      {13, 300},
+                      {301, 1000},
+                      {640, 2560},
+                      {2560, 6912},
+                      {1536, 4096}}) {
+    check::CaseData d;
+    check::make_data({M, K, 1}, d);
+    const auto real = static_cast<std::int64_t>(pack_weights(k, d.w).bytes());
+    const std::int64_t est = estimate_packed_bytes(k, M, K);
+    EXPECT_GE(est, real) << k.name << " " << M << "x" << K;
+    if (M * K >= 1 << 20) {  // model shapes: within 5% of the real size
+      EXPECT_LE(static_cast<double>(est), 1.05 * static_cast<double>(real))
+          << k.name << " " << M << "x" << K;
+    }
+  }
+}
+
 // Several weights on the same activations in one dispatch (the model's q/k/v and gate/up) give
 // the bits of one gemm_f32 per weight, for matrices whose row counts are not multiples of the
 // row's row_multiple and at thread counts that cut inside them.

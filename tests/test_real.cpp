@@ -718,7 +718,7 @@ void write_hf(const Canonical& m, const std::string& dir, const HfLayout& lay) {
 // Prefill logits then two greedy decode steps, concatenated.
 std::vector<float> logits_of(const WeightSource& src, OutputType out = OutputType::kAsStored) {
   ThreadPool pool(1);
-  Transformer tf(src, *resolve_kernels("i2s").front(), pool, {32, out});
+  Transformer tf(src, *resolve_kernels("i2s").front(), pool, {.context = 32, .output = out});
   const std::vector<std::int32_t> prompt = {1, 17, 300, 5, 999, 42, 7};
   const auto V = static_cast<std::size_t>(src.config().vocab);
   std::vector<float> all(V * 3);

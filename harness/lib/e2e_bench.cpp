@@ -82,7 +82,23 @@ std::vector<nlohmann::json> run(const models::WeightSource& src, const Options& 
     }
     if (stop && *stop) break;
     say("packing " + cfg.name + " for " + std::string(k->name));
-    models::Transformer tf(src, *k, *pools[opts.threads[0]], {ctx, opts.output});
+    // A line every 10 s while a large model packs (a 70B model takes minutes).
+    auto last = Clock::now();
+    const auto on_layer = [&](std::int64_t done, std::int64_t layers) {
+      if (done == layers || Clock::now() - last < std::chrono::seconds(10)) return;
+      last = Clock::now();
+      say("  layer " + std::to_string(done) + " of " + std::to_string(layers) + " packed");
+    };
+    std::unique_ptr<models::Transformer> model;
+    try {
+      model = std::make_unique<models::Transformer>(
+          src, *k, *pools[opts.threads[0]],
+          models::TransformerOptions{.context = ctx, .output = opts.output, .on_layer = on_layer});
+    } catch (const models::InsufficientMemory& e) {
+      say("skipping " + std::string(k->name) + ": " + e.what());
+      continue;
+    }
+    models::Transformer& tf = *model;
     const std::int64_t rss = status_bytes("VmRSS"), rss_file = status_bytes("RssFile");
     say("packed in " + fmt(tf.pack_seconds(), 2) + " s; output matrix " +
         models::dtype_name(tf.output().type()) + " (" + std::string(isa_name(tf.output().isa())) +

@@ -72,7 +72,8 @@ E2eReport check_e2e(const models::WeightSource& src, const std::vector<std::int3
       run.exact = k->exact();
       try {
         ThreadPool pool(t);
-        models::Transformer tf(src, *k, pool, {ctx, models::OutputType::kAsStored});
+        models::Transformer tf(src, *k, pool,
+                               {.context = ctx, .output = models::OutputType::kAsStored});
         std::vector<std::vector<float>> logits;
         std::vector<float> l(static_cast<std::size_t>(src.config().vocab));
         tf.prefill(prompt, 0, l.data());

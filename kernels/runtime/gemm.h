@@ -21,6 +21,13 @@ struct GemmWorkspace {
 // kernel cannot run here or the shape breaks its contract.
 PackedWeights pack_weights(const KernelInfo& k, const TernaryMatrix& w, const TileConfig* tile = nullptr);
 
+// About the bytes pack_weights(k, w).bytes() comes to for an M x K matrix, without packing it: the
+// row's bits per weight over M and K rounded up to its row and K multiples, plus 3% (a format's
+// bits per weight can depend on K: TL2 packs a K remainder at 2 bits) and 4 KiB. Never below the
+// real size and within 5% of it on model shapes (tests/test_kernels.cpp checks every row); a
+// model's memory plan adds these up before packing.
+std::int64_t estimate_packed_bytes(const KernelInfo& k, std::int64_t M, std::int64_t K);
+
 // Prepares activations for w's kernel (into ws.prepared).
 void prepare_activations(const PackedWeights& w, const QuantizedBatch& a, GemmWorkspace& ws);
 
