@@ -43,11 +43,12 @@ MemoryPlan plan_memory(const ModelConfig& c, const KernelInfo& kernel, std::int6
   p.packed = layer * c.layers;
   p.kv = 2 * c.layers * context * KV * 4;
   p.buffers = static_cast<std::int64_t>(threads) * largest + layer;
-  // forward(): x, h, q, k, v, att, g, u per token (floats), the quantized row, attention's scores.
+  // forward(): x, h, q, k, v, att, g, u per token (floats) and the quantized row; attention's
+  // scores, at most n x context floats per thread (models/ops.h).
   const std::int64_t n = std::min<std::int64_t>(context, 512);
-  const std::int64_t widths = H + std::max(H, Q) + Q + 2 * KV + std::max(Q, H) + 2 * F;
+  const std::int64_t widths = H + std::max(H, Q) + Q + 2 * KV + std::max(Q, H) + std::max(F, H) + F;
   p.scratch = n * (4 * widths + std::max(H, F) + 256) +
-              static_cast<std::int64_t>(threads) * context * 4 * 64;
+              static_cast<std::int64_t>(threads) * n * context * 4;
   return p;
 }
 
@@ -124,8 +125,7 @@ Transformer::Transformer(const WeightSource& src, const KernelInfo& kernel, Thre
         (opts.memory_limit < 0 ? " is available (MemAvailable + SwapFree in /proc/meminfo)"
                                : " is the limit") +
         ". A kernel with fewer bits per weight (`tritbench list`), a shorter context or fewer "
-        "threads "
-        "may fit");
+        "threads may fit");
 
   const auto t0 = std::chrono::steady_clock::now();
   // A layer at a time: the pool's threads take its matrices (largest first, each into its own
@@ -177,7 +177,8 @@ Transformer::Transformer(const WeightSource& src, const KernelInfo& kernel, Thre
         }
       }
     });
-    for (const auto& e : errors)  // the first failing tensor in file order, whichever thread saw it
+    // The first failing tensor in order of use, whichever thread saw it.
+    for (const auto& e : errors)
       if (e) std::rethrow_exception(e);
     for (const Job& j : jobs) {
       PackedWeights& p = L.*j.dst;
