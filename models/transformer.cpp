@@ -93,31 +93,33 @@ Transformer::Transformer(const WeightSource& src, const KernelInfo& kernel, Thre
     throw std::invalid_argument("kernel " + std::string(kernel.name) +
                                 " cannot run here: " + why_not_runnable(kernel.isa));
   const ModelConfig& c = cfg_;
-  // The dense matrices first: what they take (a copy of the output matrix; a synthetic model's
-  // embedding) is then already out of what the memory check below finds available.
-  embd_ = src.dense("token_embd.weight");
-  if (embd_.rows != c.vocab || embd_.cols != c.hidden)
-    throw std::invalid_argument(src.describe() + ": token_embd.weight is " +
-                                std::to_string(embd_.rows) + "x" + std::to_string(embd_.cols) +
-                                ", expected " + std::to_string(c.vocab) + "x" +
-                                std::to_string(c.hidden));
-  output_norm_ = norm_vector(src, "output_norm.weight", c.hidden);
+  // The dense matrices first: what they take (a copy of the output matrix) is then already out of
+  // what the memory check below finds available. The embedding is then read a row per token
+  // (row_reader: a view of the mapped file, or rows computed on demand for a synthetic model).
   {
+    const DenseTensor embd = src.dense("token_embd.weight");
+    if (embd.rows != c.vocab || embd.cols != c.hidden)
+      throw std::invalid_argument(src.describe() + ": token_embd.weight is " +
+                                  std::to_string(embd.rows) + "x" + std::to_string(embd.cols) +
+                                  ", expected " + std::to_string(c.vocab) + "x" +
+                                  std::to_string(c.hidden));
     const bool separate = src.has("output.weight");
-    const DenseTensor out = separate ? src.dense("output.weight") : embd_;
+    const DenseTensor out = separate ? src.dense("output.weight") : embd;
     if (out.rows != c.vocab || out.cols != c.hidden)
       throw std::invalid_argument(src.describe() + ": output.weight has the wrong shape");
     output_ = std::make_unique<OutputMatrix>(out, opts.output);
     // Copied; a tied embedding is then only read a row per token (re-read on access).
     src.release(separate ? "output.weight" : "token_embd.weight");
   }
+  embd_row_ = src.row_reader("token_embd.weight");
+  output_norm_ = norm_vector(src, "output_norm.weight", c.hidden);
 
   const MemoryPlan plan = plan_memory(c, kernel, ctx_, pool.size());
   const std::int64_t limit = opts.memory_limit < 0 ? available_memory_bytes() : opts.memory_limit;
   if (limit > 0 && plan.total() > limit)
     throw InsufficientMemory(
         src.describe() + " does not fit with " + std::string(kernel.name) +
-        ": besides its embedding and output matrix it needs about " + gb(plan.total()) +
+        ": besides its output matrix (loaded) it needs about " + gb(plan.total()) +
         " (packed weights " + gb(plan.packed) + " at " + fmt_bits(kernel.bits_per_weight) +
         " bits per weight, KV cache " + gb(plan.kv) + " for " + std::to_string(ctx_) +
         " positions, packing buffers " + gb(plan.buffers) + ", scratch " + gb(plan.scratch) +
@@ -225,7 +227,7 @@ void Transformer::forward(const std::int32_t* tokens, std::int64_t n, float* log
     if (tokens[t] < 0 || tokens[t] >= c.vocab)
       throw std::invalid_argument("token id " + std::to_string(tokens[t]) + " is outside the vocabulary [0, " +
                                   std::to_string(c.vocab) + ")");
-    embd_.row_to_float(tokens[t], x_.data() + t * H);
+    embd_row_(tokens[t], x_.data() + t * H);
   }
   // Per-token work (norms, rope, GLU, residual adds, activation quantization) is split by tokens
   // over the pool (for_ranges): each token's arithmetic is the same on any thread, and one token

@@ -26,13 +26,13 @@ struct TransformerOptions {
   OutputType output = OutputType::kAsStored;
   // Bytes that the packed weights, the KV cache, the packing buffers and the forward pass's scratch
   // may take (see MemoryPlan). -1: what /proc/meminfo calls MemAvailable plus SwapFree, read once
-  // the embedding and output matrix are loaded; 0: no check.
+  // the output matrix is loaded; 0: no check.
   std::int64_t memory_limit = -1;
   // Called after each layer is packed with (layers packed, layers), e.g. for a progress line.
   std::function<void(std::int64_t, std::int64_t)> on_layer = nullptr;
 };
 
-// What a Transformer will allocate after its embedding and output matrix, worked out before it
+// What a Transformer will allocate after its output matrix, worked out before it
 // packs anything, so that a model too large for the machine is refused in a second with the
 // figures, not killed by the kernel's OOM killer after minutes of packing.
 struct MemoryPlan {
@@ -95,7 +95,7 @@ class Transformer {
   std::int64_t pos_ = 0;
   WeightArena arena_;  // the layers' packed matrices, end to end
   std::vector<Layer> layers_;
-  DenseTensor embd_;
+  WeightSource::RowReader embd_row_;  // token embedding lookups
   std::vector<float> output_norm_;
   std::unique_ptr<OutputMatrix> output_;
   Rope rope_;

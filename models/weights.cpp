@@ -296,6 +296,20 @@ DenseTensor SyntheticSource::dense(const std::string& name) const {
   return d;
 }
 
+WeightSource::RowReader SyntheticSource::row_reader(const std::string& name) const {
+  const auto [rows, cols] = shape(name);
+  const auto [layer, what] = parse_name(name);
+  if (is_ternary_tensor(what) || rows == 1 || cols % kF16PerDraw != 0)
+    return WeightSource::row_reader(name);
+  // A copy of the generator (the vocabulary left out): the reader may outlive this source.
+  auto gen = std::make_shared<const SyntheticSource>(cfg_, seed_);
+  return [gen, name, cols](std::int64_t r, float* out) {
+    std::vector<std::uint16_t> h(static_cast<std::size_t>(cols));
+    gen->matrix_f16_range(name, r * cols, (r + 1) * cols, h.data());
+    for (std::int64_t i = 0; i < cols; ++i) out[i] = f16_to_f32(h[static_cast<std::size_t>(i)]);
+  };
+}
+
 std::string SyntheticSource::describe() const {
   return "synthetic:" + cfg_.name + ":seed=" + std::to_string(seed_);
 }

@@ -7,6 +7,7 @@
 // drops it, and `tritbench synth` streams a 100B model to disk.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -69,6 +70,16 @@ class WeightSource {
   // Any other tensor (norm vectors are rows = 1).
   virtual DenseTensor dense(const std::string& name) const = 0;
   virtual bool has(const std::string& name) const = 0;
+  // Row lookups into a dense matrix (the token embedding: one row per token): a function writing
+  // row r as floats, exactly dense(name).row_to_float(r). It may outlive the source. The default
+  // keeps dense(name) (a view of the mapped file for file sources); the synthetic source computes
+  // each row from its seed instead, so a model does not hold a second copy of its embedding
+  // (2.1 GB for the 70B and 100B sizes, whose tied output matrix is already a copy of it).
+  using RowReader = std::function<void(std::int64_t row, float* out)>;
+  virtual RowReader row_reader(const std::string& name) const {
+    auto t = std::make_shared<const DenseTensor>(dense(name));
+    return [t](std::int64_t r, float* out) { t->row_to_float(r, out); };
+  }
   // The caller will not read tensor `name` again soon (it was packed or copied): a file-backed
   // source may drop its pages from the resident set (they are re-read on access). Never changes
   // what a later call returns.
@@ -89,6 +100,7 @@ class SyntheticSource : public WeightSource {
   TernaryMatrix ternary(const std::string& name) const override;
   void ternary_into(const std::string& name, TernaryMatrix& out) const override;
   DenseTensor dense(const std::string& name) const override;
+  RowReader row_reader(const std::string& name) const override;
   bool has(const std::string& name) const override;
   const TokenizerSpec* tokenizer() const override { return vocab_.tokens.empty() ? nullptr : &vocab_; }
   std::string describe() const override;
