@@ -89,9 +89,7 @@ Transformer::Transformer(const WeightSource& src, const KernelInfo& kernel, Thre
   if (cfg_.heads % cfg_.kv_heads != 0)
     throw std::invalid_argument(src.describe() + ": head_count " + std::to_string(cfg_.heads) +
                                 " is not a multiple of head_count_kv " + std::to_string(cfg_.kv_heads));
-  if (!isa_runnable(kernel.isa))
-    throw std::invalid_argument("kernel " + std::string(kernel.name) +
-                                " cannot run here: " + why_not_runnable(kernel.isa));
+  require_runnable(kernel);  // before the dense matrices load, as packing would say it anyway
   const ModelConfig& c = cfg_;
   // The dense matrices first: what they take (a copy of the output matrix) is then already out of
   // what the memory check below finds available. The embedding is then read a row per token

@@ -59,10 +59,14 @@ std::int64_t estimate_packed_bytes(const KernelInfo& k, std::int64_t M, std::int
   return static_cast<std::int64_t>(data * 1.03) + 4096;
 }
 
-PackedWeights pack_weights(const KernelInfo& k, const TernaryMatrix& w, const TileConfig* tile) {
+void require_runnable(const KernelInfo& k) {
   if (!isa_runnable(k.isa))
     throw std::invalid_argument("kernel " + std::string(k.name) + " cannot run here: " +
                                 why_not_runnable(k.isa));
+}
+
+PackedWeights pack_weights(const KernelInfo& k, const TernaryMatrix& w, const TileConfig* tile) {
+  require_runnable(k);
   if (w.M <= 0 || w.K <= 0)
     throw std::invalid_argument("kernel " + std::string(k.name) + ": weight shape " +
                                 std::to_string(w.M) + "x" + std::to_string(w.K) +

@@ -17,6 +17,9 @@ struct GemmWorkspace {
   AlignedBuffer acc;  // int32 accumulators [N x M] of exact kernels
 };
 
+// Throws std::invalid_argument naming the kernel and the reason if this CPU cannot run it.
+void require_runnable(const KernelInfo& k);
+
 // Packs w for kernel k; throws std::invalid_argument naming the kernel and the reason if the
 // kernel cannot run here or the shape breaks its contract.
 PackedWeights pack_weights(const KernelInfo& k, const TernaryMatrix& w, const TileConfig* tile = nullptr);
