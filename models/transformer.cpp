@@ -67,17 +67,13 @@ std::int64_t available_memory_bytes() {
 
 namespace {
 
-std::string gb(std::int64_t bytes) {
+std::string fixed2(double x) {
   char s[32];
-  std::snprintf(s, sizeof s, "%.2f GB", static_cast<double>(bytes) / 1e9);
+  std::snprintf(s, sizeof s, "%.2f", x);
   return s;
 }
 
-std::string fmt_bits(double bits) {
-  char s[32];
-  std::snprintf(s, sizeof s, "%.2f", bits);
-  return s;
-}
+std::string gb(std::int64_t bytes) { return fixed2(static_cast<double>(bytes) / 1e9) + " GB"; }
 
 }  // namespace
 
@@ -118,7 +114,7 @@ Transformer::Transformer(const WeightSource& src, const KernelInfo& kernel, Thre
     throw InsufficientMemory(
         src.describe() + " does not fit with " + std::string(kernel.name) +
         ": besides its output matrix (loaded) it needs about " + gb(plan.total()) +
-        " (packed weights " + gb(plan.packed) + " at " + fmt_bits(kernel.bits_per_weight) +
+        " (packed weights " + gb(plan.packed) + " at " + fixed2(kernel.bits_per_weight) +
         " bits per weight, KV cache " + gb(plan.kv) + " for " + std::to_string(ctx_) +
         " positions, packing buffers " + gb(plan.buffers) + ", scratch " + gb(plan.scratch) +
         ") and " + gb(limit) +

@@ -52,9 +52,8 @@ void for_row_ranges(const PackedWeights& w, ThreadPool* pool, const F& f) {
 }  // namespace
 
 std::int64_t estimate_packed_bytes(const KernelInfo& k, std::int64_t M, std::int64_t K) {
-  const auto up = [](std::int64_t x, int m) { return (x + m - 1) / m * m; };
-  const std::int64_t rows = up(M, std::max(1, k.row_multiple)),
-                     cols = up(K, std::max(1, k.k_multiple));
+  const std::int64_t rows = round_up(M, std::max(1, k.row_multiple)),
+                     cols = round_up(K, std::max(1, k.k_multiple));
   const double data = k.bits_per_weight / 8 * static_cast<double>(rows) * static_cast<double>(cols);
   return static_cast<std::int64_t>(data * 1.03) + 4096;
 }
