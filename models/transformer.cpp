@@ -41,7 +41,7 @@ MemoryPlan plan_memory(const ModelConfig& c, const KernelInfo& kernel, std::int6
     largest = std::max(largest, M * K);
   }
   p.packed = layer * c.layers;
-  p.kv = 2 * c.layers * context * KV * 4;
+  p.kv = kv_cache_bytes(c, context);
   p.buffers = static_cast<std::int64_t>(threads) * largest + layer;
   // forward(): x, h, q, k, v, att, g, u per token (floats) and the quantized row; attention's
   // scores, at most n x context floats per thread (models/ops.h).

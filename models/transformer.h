@@ -44,6 +44,10 @@ struct MemoryPlan {
 };
 MemoryPlan plan_memory(const ModelConfig& c, const KernelInfo& kernel, std::int64_t context,
                        int threads);
+// The float KV cache of `context` positions: keys and values of every layer.
+inline std::int64_t kv_cache_bytes(const ModelConfig& c, std::int64_t context) {
+  return 2 * c.layers * context * c.kv_dim() * 4;
+}
 // MemAvailable + SwapFree from /proc/meminfo in bytes; -1 where it cannot be read.
 std::int64_t available_memory_bytes();
 // Thrown by the Transformer's constructor when its MemoryPlan exceeds the memory limit.
@@ -75,7 +79,7 @@ class Transformer {
   const KernelInfo& kernel() const { return *kernel_; }
   double pack_seconds() const { return pack_seconds_; }
   std::size_t packed_bytes() const { return packed_bytes_; }
-  std::size_t kv_bytes() const { return static_cast<std::size_t>(2 * cfg_.layers * ctx_ * cfg_.kv_dim()) * 4; }
+  std::size_t kv_bytes() const { return static_cast<std::size_t>(kv_cache_bytes(cfg_, ctx_)); }
   const OutputMatrix& output() const { return *output_; }
 
  private:

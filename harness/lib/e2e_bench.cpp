@@ -150,7 +150,8 @@ std::vector<nlohmann::json> run(const models::WeightSource& src, const Options& 
         // cache written so far (positions 1..n, mean (n+1)/2); a prompt reads the packed weights
         // once per forward of `batch` tokens and the output matrix once. Ops: 2 per ternary weight
         // (the output matrix is left out).
-        const double kv_read = static_cast<double>(cfg.layers * cfg.kv_dim() * 2 * 4) * (test.n + 1) / 2.0;
+        const double kv_read =
+            static_cast<double>(models::kv_cache_bytes(cfg, 1)) * (test.n + 1) / 2.0;
         const double packed = static_cast<double>(tf.packed_bytes()), out_bytes = static_cast<double>(tf.output().bytes());
         const double forwards = test.p > 0 ? static_cast<double>((test.p + batch - 1) / batch) : 0.0;
         const double bytes_per_token =
