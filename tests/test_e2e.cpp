@@ -122,6 +122,9 @@ TEST(E2e, ModelThatDoesNotFitIsRefusedWithItsFigures) {
   // The plan's packed bytes bound the real ones, within 5%.
   EXPECT_GE(plan.packed, static_cast<std::int64_t>(fits.packed_bytes()));
   EXPECT_LE(static_cast<double>(plan.packed), 1.05 * static_cast<double>(fits.packed_bytes()));
+  // Keys and values, floats, every layer, 64 positions: what the cache holds, from the config.
+  const models::ModelConfig& c = src.config();
+  EXPECT_EQ(plan.kv, 2 * c.layers * 64 * c.kv_heads * c.head_dim * 4);
   EXPECT_EQ(plan.kv, static_cast<std::int64_t>(fits.kv_bytes()));
   try {
     models::Transformer tf(src, k, pool, {.context = 64, .memory_limit = plan.total() - 1});
