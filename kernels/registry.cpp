@@ -121,7 +121,8 @@ const KernelInfo kRows[] = {
      "TQ1_0, AVX2: base-3 digits by saturating compares, maddubs"},
     {"tq1_0__avx512vnni", "tq1_0", "TQ1_0", kAvx512Vnni, kExact, {}, 4, 256, 54.0 * 8 / 256, {},
      tq::tq1_pack, tq::tq1_unpack, tq::tq1_prepare, tq::tq1_gemm_i32_avx512vnni, nullptr,
-     "TQ1_0, AVX-512 VNNI: base-3 digits by mask compares, 4x4 row x token tiles"},
+     "TQ1_0, AVX-512 VNNI: digit sums from vpdpbusd on the bytes times 3^n, one row at a time for "
+     "a lone token, 4x2 row x token tiles for pairs"},
     // tritbench's own layout (kernels/i2r/README.md): 16 rows x 16 columns per 64-byte tile.
     {"i2r__scalar", "i2r", "I2_R16", kScalar, kExact, {}, 1, 16, 2.0, {},
      i2r::pack, i2r::unpack, i2r::prepare, i2r::gemm_i32_scalar, nullptr,

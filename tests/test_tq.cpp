@@ -98,7 +98,8 @@ TEST(TQ, RowsAreWholeBlocksPaddedWithZeroWeights) {
   for (auto [name, bytes] : {std::pair<const char*, int>{"tq2_0__scalar", 66}, {"tq1_0__scalar", 54}}) {
     PackedWeights p = pack_weights(*find_kernel(name), d.w);
     ASSERT_EQ(p.ld, 2 * bytes) << name;
-    ASSERT_EQ(p.data.size(), std::size_t(3 * 2 * bytes)) << name;
+    // TQ1_0 keeps 64 bytes after the last block for the AVX-512 kernel's whole-vector loads.
+    ASSERT_EQ(p.data.size(), std::size_t(3 * 2 * bytes + (bytes == 54 ? 64 : 0))) << name;
     std::int8_t block[256];
     for (std::int64_t m = 0; m < 3; ++m) {
       bytes == 66 ? tq::decode_tq2(p.data.data() + m * p.ld + bytes, block)

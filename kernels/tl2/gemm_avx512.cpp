@@ -40,7 +40,8 @@ inline void lookup(__m512i idx, __mmask64 neg, const std::uint8_t* table, __m512
 }
 
 template <int C>
-void tile_tokens(const GemmArgs& g, const std::uint8_t* tile, std::int64_t n, std::int32_t* out) {
+void tile_tokens(const GemmArgs& g, const std::uint8_t* tile, std::int64_t n, bool prefetch,
+                 std::int32_t* out) {
   const __m512i nib = _mm512_set1_epi8(0x0F);
   const std::int64_t groups = g.triples / kGroupTriples, block = g.block_triples / kGroupTriples;
   const std::uint8_t* lut = g.lut + n * g.ld_lut;
@@ -53,6 +54,9 @@ void tile_tokens(const GemmArgs& g, const std::uint8_t* tile, std::int64_t n, st
     for (int j = 0; j < C; ++j) a[j] = b[j] = _mm512_setzero_si512();
     for (std::int64_t gi = g0; gi < g1; ++gi) {
       const std::uint8_t* grp = tile + gi * kGroupBytes;
+      if (prefetch)
+        for (int l = 0; l < kGroupBytes; l += 64)
+          _mm_prefetch(reinterpret_cast<const char*>(grp + kPrefetchBytes + l), _MM_HINT_NTA);
       for (int c = 0; c < 4; ++c) {
         const __m512i x = _mm512_load_si512(grp + c * kChunkBytes);
         const __m512i i0 = _mm512_and_si512(x, nib);
@@ -121,12 +125,20 @@ void gemm_avx512(const GemmArgs& g) {
   for (std::int64_t m = g.m0; m < g.m1; m += kTileRows) {
     const std::uint8_t* tile = g.w + (m / kTileRows) * g.tile_bytes;
     const std::int64_t rows = g.m1 - m < kTileRows ? g.m1 - m : kTileRows;
+    // Later passes over a tile find it in L2, where a non-temporal prefetch would not leave it.
+    const bool prefetch = g.N == 1 || g.N == g.col_block;
     for (std::int64_t n = 0; n < g.N;) {
       const int C = g.N - n >= g.col_block ? g.col_block : 1;
       switch (C) {
-        case 4: tile_tokens<4>(g, tile, n, out); break;
-        case 2: tile_tokens<2>(g, tile, n, out); break;
-        default: tile_tokens<1>(g, tile, n, out); break;
+        case 4:
+          tile_tokens<4>(g, tile, n, prefetch, out);
+          break;
+        case 2:
+          tile_tokens<2>(g, tile, n, prefetch, out);
+          break;
+        default:
+          tile_tokens<1>(g, tile, n, prefetch, out);
+          break;
       }
       for (int j = 0; j < C; ++j)
         for (std::int64_t r = 0; r < rows; ++r)

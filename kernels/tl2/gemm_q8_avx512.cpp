@@ -27,7 +27,7 @@ inline void widen(__m512i a, __m512i b, __m512i acc[4]) {
 }
 
 // out[r] = S of row r, pair[r] = exact remainder-pair sum of row r (64 rows, one token).
-void tile_token(const GemmArgs& g, const std::uint8_t* tile, const std::uint8_t* lut,
+void tile_token(const GemmArgs& g, const std::uint8_t* tile, const std::uint8_t* lut, bool prefetch,
                 std::int32_t* out, std::int32_t* pair) {
   const __m512i nib = _mm512_set1_epi8(0x0F), ones = _mm512_set1_epi8(-1);
   const __m512i zero = _mm512_setzero_si512();
@@ -39,6 +39,9 @@ void tile_token(const GemmArgs& g, const std::uint8_t* tile, const std::uint8_t*
     for (std::int64_t gi = g0; gi < g1; ++gi) {
       const std::uint8_t* grp = tile + gi * kGroupBytes;
       const std::uint8_t* tab = lut + gi * kGroupTriples * kTableBytesQ8;
+      if (prefetch)
+        for (int l = 0; l < kGroupBytes; l += 64)
+          _mm_prefetch(reinterpret_cast<const char*>(grp + kPrefetchBytes + l), _MM_HINT_NTA);
       for (int c = 0; c < 4; ++c) {
         const __m512i x = _mm512_load_si512(grp + c * kChunkBytes);
         for (int s = 0; s < 2; ++s) {
@@ -103,7 +106,7 @@ void gemm_q8_avx512(const GemmArgs& g) {
     const std::uint8_t* tile = g.w + (m / kTileRows) * g.tile_bytes;
     const std::int64_t rows = g.m1 - m < kTileRows ? g.m1 - m : kTileRows;
     for (std::int64_t n = 0; n < g.N; ++n) {
-      tile_token(g, tile, g.lut + n * g.ld_lut, s, pair);
+      tile_token(g, tile, g.lut + n * g.ld_lut, g.N == 1, s, pair);
       const double sigma = g.sigma[n];
       for (std::int64_t r = 0; r < rows; ++r) {
         const std::int64_t S = std::int64_t{s[r]} - 128 * g.triples + g.nneg[m + r];

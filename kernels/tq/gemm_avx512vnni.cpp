@@ -1,5 +1,6 @@
-// TQ2_0 / TQ1_0, AVX-512 VNNI. A block's data is one 64-byte load (TQ1_0: a masked load of its 52
-// bytes of qs and qh) that meets the block's prepared activations (format.h) in vpdpbusd.
+// TQ2_0 / TQ1_0, AVX-512 VNNI. A block's data is one 64-byte load (TQ1_0: its 52 bytes of qs and qh
+// and 12 bytes that meet zero activations) that meets the block's prepared activations (format.h)
+// in vpdpbusd.
 //
 // TQ2_0, masked planes: plane l is x & (3 << 2l) = code * 4^l in place, summed into its own
 // accumulator and shifted back at the end (every product of plane l is a multiple of 4^l): one AND
@@ -12,7 +13,11 @@
 // for K < 842000, pack refuses K > 2^19); the horizontal sums are taken in int64.
 //
 // Micro-tiles of R rows x C tokens share the decoded weights and the activation loads; one
-// horizontal sum per row and token.
+// horizontal sum per row and token. A lone token (a GEMV, or a batch's odd last token) reads its
+// rows one at a time instead (tq1_row): one sequential stream, where four interleaved rows stalled
+// on memory (measured in kernels/tq/README.md). TQ1_0 loads whole 64-byte vectors: the 12 bytes
+// past a block's qs and qh meet the zero activations of lanes 52..63, and the packer leaves 64
+// readable bytes after the last block.
 #include <immintrin.h>
 
 #include "kernels/tq/format.h"
@@ -70,7 +75,7 @@ void tq1_tile(const GemmArgs& a, std::int64_t m, std::int64_t n) {
     for (int r = 0; r < R; ++r) {
       const std::uint8_t* blk = a.w + (m + r) * a.ldw + b * sizeof(BlockTQ1);
       _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBytes), _MM_HINT_T0);
-      __m512i y = _mm512_maskz_loadu_epi8(0x000FFFFFFFFFFFFFull, blk);  // qs, qh: bytes 0..51
+      __m512i y = _mm512_loadu_si512(blk);  // qs, qh: bytes 0..51 (52..63: next block, or pad)
       for (int d = 0; d < 5; ++d) {
         const __m512i y3 = _mm512_add_epi8(_mm512_add_epi8(y, y), y);  // 3y mod 256
         for (int j = 0; j < C; ++j) {
@@ -87,6 +92,34 @@ void tq1_tile(const GemmArgs& a, std::int64_t m, std::int64_t n) {
       const std::int64_t s256 = 3 * reduce64(A[r][j]) - reduce64(B[r][j]);  // 256 * sum d*q
       a.c[(n + j) * a.ldc + m + r] = static_cast<std::int32_t>(s256 / 256) - a.qsum[n + j];
     }
+}
+
+// One row and one token: ten accumulators (A and B per digit), so the loop is bound by vpdpbusd's
+// throughput, not by the latency of two chains. Prefetches non-temporally along the row.
+void tq1_row(const GemmArgs& a, std::int64_t m, std::int64_t n) {
+  constexpr int kRowPrefetchBytes = 4096;
+  __m512i A[5], B[5];
+  for (int d = 0; d < 5; ++d) A[d] = B[d] = _mm512_setzero_si512();
+  const std::uint8_t* row = a.w + m * a.ldw;
+  const std::int8_t* q = a.q + n * a.ldq;
+  for (std::int64_t b = 0; b < a.blocks; ++b) {
+    const std::uint8_t* blk = row + b * sizeof(BlockTQ1);
+    _mm_prefetch(reinterpret_cast<const char*>(blk + kRowPrefetchBytes), _MM_HINT_NTA);
+    __m512i y = _mm512_loadu_si512(blk);
+    for (int d = 0; d < 5; ++d) {
+      const __m512i y3 = _mm512_add_epi8(_mm512_add_epi8(y, y), y);
+      const __m512i qd = _mm512_load_si512(q + b * kPrepTQ1 + 64 * d);
+      A[d] = _mm512_dpbusd_epi32(A[d], y, qd);
+      B[d] = _mm512_dpbusd_epi32(B[d], y3, qd);
+      y = y3;
+    }
+  }
+  for (int d = 1; d < 5; ++d) {
+    A[0] = _mm512_add_epi32(A[0], A[d]);
+    B[0] = _mm512_add_epi32(B[0], B[d]);
+  }
+  const std::int64_t s256 = 3 * reduce64(A[0]) - reduce64(B[0]);  // 256 * sum d*q
+  a.c[n * a.ldc + m] = static_cast<std::int32_t>(s256 / 256) - a.qsum[n];
 }
 
 // Tokens in pairs (R2 rows per tile), the last one alone (R1 rows per tile); row tails one by one.
@@ -115,10 +148,14 @@ template <int R, int C>
 struct TQ1 {
   static void run(const GemmArgs& a, std::int64_t m, std::int64_t n) { tq1_tile<R, C>(a, m, n); }
 };
+template <>
+struct TQ1<1, 1> {
+  static void run(const GemmArgs& a, std::int64_t m, std::int64_t n) { tq1_row(a, m, n); }
+};
 
 }  // namespace
 
 void tq2_gemm_avx512vnni(const GemmArgs& a) { gemm<1, 2, TQ2>(a); }
-void tq1_gemm_avx512vnni(const GemmArgs& a) { gemm<4, 4, TQ1>(a); }
+void tq1_gemm_avx512vnni(const GemmArgs& a) { gemm<1, 4, TQ1>(a); }
 
 }  // namespace tritbench::tq

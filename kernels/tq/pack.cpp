@@ -14,7 +14,8 @@ namespace {
 using EncodeFn = void (*)(const std::int8_t*, float, std::uint8_t*);
 using DecodeFn = void (*)(const std::uint8_t*, std::int8_t*);
 
-void pack_with(EncodeFn encode, std::int64_t block_bytes, const TernaryMatrix& w,
+// tail: readable zero bytes kept after the last block (the GGUF tensor is the first M * ld bytes).
+void pack_with(EncodeFn encode, std::int64_t block_bytes, std::int64_t tail, const TernaryMatrix& w,
                PackedWeights& out) {
   out.M = out.Mp = w.M;
   out.K = w.K;
@@ -22,7 +23,7 @@ void pack_with(EncodeFn encode, std::int64_t block_bytes, const TernaryMatrix& w
   const std::int64_t blocks = out.Kp / kBlock;
   out.ld = blocks * block_bytes;
   out.scale = w.scale;
-  out.data.resize(static_cast<std::size_t>(out.M * out.ld));
+  out.data.resize(static_cast<std::size_t>(out.M * out.ld + tail));
   std::vector<std::int8_t> row(static_cast<std::size_t>(out.Kp), 0);
   for (std::int64_t m = 0; m < w.M; ++m) {
     std::memcpy(row.data(), w.w.data() + m * w.K, static_cast<std::size_t>(w.K));
@@ -161,7 +162,7 @@ void decode_tq1(const std::uint8_t* block, std::int8_t* w) {
 }
 
 void tq2_pack(const TernaryMatrix& w, const TileConfig&, PackedWeights& out) {
-  pack_with(encode_tq2, sizeof(BlockTQ2), w, out);
+  pack_with(encode_tq2, sizeof(BlockTQ2), 0, w, out);
 }
 TernaryMatrix tq2_unpack(const PackedWeights& p) {
   return unpack_with(decode_tq2, sizeof(BlockTQ2), p);
@@ -174,7 +175,8 @@ void tq1_pack(const TernaryMatrix& w, const TileConfig&, PackedWeights& out) {
     throw std::invalid_argument("TQ1_0: K = " + std::to_string(w.K) + " exceeds " +
                                 std::to_string(kMaxKTQ1) +
                                 " (the int32 bound of the AVX-512 kernel's per-lane sums)");
-  pack_with(encode_tq1, sizeof(BlockTQ1), w, out);
+  // The AVX-512 kernel loads whole 64-byte vectors from the 54-byte blocks.
+  pack_with(encode_tq1, sizeof(BlockTQ1), 64, w, out);
 }
 TernaryMatrix tq1_unpack(const PackedWeights& p) {
   return unpack_with(decode_tq1, sizeof(BlockTQ1), p);
