@@ -34,7 +34,8 @@ inline void lookup(__m512i idx, const std::uint8_t* table, __m512i& a, __m512i& 
 
 // One 64-row tile against C tokens starting at n: out[j * 64 + r] = row r's sum for token n + j.
 template <int C>
-void tile_tokens(const GemmArgs& g, const std::uint8_t* tile, std::int64_t n, std::int32_t* out) {
+void tile_tokens(const GemmArgs& g, const std::uint8_t* tile, std::int64_t n, bool prefetch,
+                 std::int32_t* out) {
   const __m512i nib = _mm512_set1_epi8(0x0F);
   __m512i acc[C][4];
   for (int j = 0; j < C; ++j)
@@ -45,7 +46,10 @@ void tile_tokens(const GemmArgs& g, const std::uint8_t* tile, std::int64_t n, st
     __m512i a[C], b[C];
     for (int j = 0; j < C; ++j) a[j] = b[j] = _mm512_setzero_si512();
     for (std::int64_t p = p0; p < p1; p += 2) {
-      const __m512i x = _mm512_load_si512(tile + (p / 2) * kChunkBytes);
+      const std::uint8_t* chunk = tile + (p / 2) * kChunkBytes;
+      if (prefetch)
+        _mm_prefetch(reinterpret_cast<const char*>(chunk + kPrefetchBytes), _MM_HINT_NTA);
+      const __m512i x = _mm512_load_si512(chunk);
       const __m512i i0 = _mm512_and_si512(x, nib);
       const __m512i i1 = _mm512_and_si512(_mm512_srli_epi16(x, 4), nib);
       for (int j = 0; j < C; ++j) {
@@ -95,12 +99,20 @@ void gemm_avx512(const GemmArgs& g) {
   for (std::int64_t m = g.m0; m < g.m1; m += kTileRows) {
     const std::uint8_t* tile = g.w + (m / kTileRows) * g.tile_bytes;
     const std::int64_t rows = g.m1 - m < kTileRows ? g.m1 - m : kTileRows;
+    // Later passes over a tile find it in L2, where a non-temporal prefetch would not leave it.
+    const bool prefetch = g.N == 1 || g.N == g.col_block;
     for (std::int64_t n = 0; n < g.N;) {
       const int C = g.N - n >= g.col_block ? g.col_block : 1;
       switch (C) {
-        case 4: tile_tokens<4>(g, tile, n, out); break;
-        case 2: tile_tokens<2>(g, tile, n, out); break;
-        default: tile_tokens<1>(g, tile, n, out); break;
+        case 4:
+          tile_tokens<4>(g, tile, n, prefetch, out);
+          break;
+        case 2:
+          tile_tokens<2>(g, tile, n, prefetch, out);
+          break;
+        default:
+          tile_tokens<1>(g, tile, n, prefetch, out);
+          break;
       }
       for (int j = 0; j < C; ++j)
         for (std::int64_t r = 0; r < rows; ++r)
