@@ -39,8 +39,9 @@ namespace tritbench::tl1 {
 
 inline constexpr int kTileRows = 64;
 inline constexpr int kChunkBytes = 64;  // 64 rows x 2 pairs x 4 bits
-// The AVX-512 kernel's software prefetch distance along a tile's chunks (non-temporal, only in a
-// single pass over a tile: a GEMV, or a batch of exactly col_block tokens; kernels/tl2/README.md).
+// The SIMD kernels' software prefetch distance along a tile's chunks (non-temporal, only in a
+// single pass over a tile: a GEMV, or an AVX-512 batch of exactly col_block tokens;
+// kernels/tl2/README.md).
 inline constexpr int kPrefetchBytes = 4096;
 inline constexpr int kTableBytes = 32;  // per pair: 16 low bytes + 16 high bytes
 inline constexpr int kMaxBlockPairs = 126;  // 126 * 256 = 32256 <= 32767; a whole number of chunks

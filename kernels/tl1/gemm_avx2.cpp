@@ -32,7 +32,7 @@ inline void widen(const __m256i a[2], const __m256i b[2], __m256i acc[2][4]) {
   }
 }
 
-void tile_token(const GemmArgs& g, const std::uint8_t* tile, const std::uint8_t* lut,
+void tile_token(const GemmArgs& g, const std::uint8_t* tile, const std::uint8_t* lut, bool prefetch,
                 std::int32_t* out) {
   const __m256i nib = _mm256_set1_epi8(0x0F);
   __m256i acc[2][4];
@@ -44,6 +44,9 @@ void tile_token(const GemmArgs& g, const std::uint8_t* tile, const std::uint8_t*
     __m256i b[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
     for (std::int64_t p = p0; p < p1; p += 2) {
       const std::uint8_t* t = lut + p * kTableBytes;
+      if (prefetch)
+        _mm_prefetch(reinterpret_cast<const char*>(tile + (p / 2) * kChunkBytes + kPrefetchBytes),
+                     _MM_HINT_NTA);
       const __m256i t0lo = bcast(t), t0hi = bcast(t + 16), t1lo = bcast(t + 32),
                     t1hi = bcast(t + 48);
       for (int h = 0; h < 2; ++h) {
@@ -87,7 +90,7 @@ void gemm_avx2(const GemmArgs& g) {
     const std::uint8_t* tile = g.w + (m / kTileRows) * g.tile_bytes;
     const std::int64_t rows = g.m1 - m < kTileRows ? g.m1 - m : kTileRows;
     for (std::int64_t n = 0; n < g.N; ++n) {
-      tile_token(g, tile, g.lut + n * g.ld_lut, out);
+      tile_token(g, tile, g.lut + n * g.ld_lut, g.N == 1, out);
       for (std::int64_t r = 0; r < rows; ++r) g.c[n * g.ldc + m + r] = out[r];
     }
   }

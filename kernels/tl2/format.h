@@ -69,10 +69,10 @@ inline constexpr int kTableBytes = 32;  // int16 tables: 16 low bytes + 16 high 
 inline constexpr int kTableBytesQ8 = 16;  // TL2_0: 16 biased int8 entries
 inline constexpr int kMaxBlockTriples = 80;  // 85 * 384 = 32640 <= 32767, whole groups of 8
 inline constexpr int kDefaultBlockTriples = 80;
-// The AVX-512 kernels' software prefetch distance along a tile's groups (non-temporal, only in a
-// single pass over a tile: a GEMV, or a batch of exactly col_block tokens). The lookups keep the
-// loop near compute-bound, and without it a cold GEMV ran at a third of its in-cache speed
-// (kernels/tl2/README.md).
+// The SIMD kernels' software prefetch distance along a tile's groups (non-temporal, only in a
+// single pass over a tile: a GEMV, or an AVX-512 batch of exactly col_block tokens). The lookups
+// keep the loop near compute-bound, and without it a cold GEMV ran at a third of its in-cache
+// speed (kernels/tl2/README.md).
 inline constexpr int kPrefetchBytes = 4096;
 
 struct Group {

@@ -42,7 +42,7 @@ inline void widen(const __m256i a[2], const __m256i b[2], __m256i acc[2][4]) {
   }
 }
 
-void tile_token(const GemmArgs& g, const std::uint8_t* tile, const std::uint8_t* lut,
+void tile_token(const GemmArgs& g, const std::uint8_t* tile, const std::uint8_t* lut, bool prefetch,
                 std::int32_t* out) {
   const __m256i nib = _mm256_set1_epi8(0x0F);
   const std::int64_t groups = g.triples / kGroupTriples, block = g.block_triples / kGroupTriples;
@@ -55,6 +55,9 @@ void tile_token(const GemmArgs& g, const std::uint8_t* tile, const std::uint8_t*
     __m256i b[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
     for (std::int64_t gi = g0; gi < g1; ++gi) {
       const std::uint8_t* grp = tile + gi * kGroupBytes;
+      if (prefetch)
+        for (int l = 0; l < kGroupBytes; l += 64)
+          _mm_prefetch(reinterpret_cast<const char*>(grp + kPrefetchBytes + l), _MM_HINT_NTA);
       const auto* sign = reinterpret_cast<const std::uint32_t*>(grp + 4 * kChunkBytes);
       for (int c = 0; c < 4; ++c) {
         const std::uint8_t* t = lut + (gi * kGroupTriples + 2 * c) * kTableBytes;
@@ -118,7 +121,7 @@ void gemm_avx2(const GemmArgs& g) {
     const std::uint8_t* tile = g.w + (m / kTileRows) * g.tile_bytes;
     const std::int64_t rows = g.m1 - m < kTileRows ? g.m1 - m : kTileRows;
     for (std::int64_t n = 0; n < g.N; ++n) {
-      tile_token(g, tile, g.lut + n * g.ld_lut, out);
+      tile_token(g, tile, g.lut + n * g.ld_lut, g.N == 1, out);
       for (std::int64_t r = 0; r < rows; ++r) g.c[n * g.ldc + m + r] = out[r] + g.nneg[m + r];
     }
   }
