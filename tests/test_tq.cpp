@@ -112,6 +112,31 @@ TEST(TQ, RowsAreWholeBlocksPaddedWithZeroWeights) {
   }
 }
 
+// A batch's rows run in cache blocks (tq::rows_per_block), every token over a block before the
+// next: several blocks, a last one cut short with rows left over from the micro-tiles, token pairs
+// and a lone token, at 1 and 2 threads.
+TEST(TQ, BatchesOverSeveralRowBlocksMatchTheOracle) {
+  const check::Case c{331, 8192, 5, check::WeightData::kRandom, check::ActData::kUniform, 7};
+  check::CaseData d;
+  check::make_data(c, d);
+  const std::vector<std::int32_t> expected = check::oracle(d);
+  ThreadPool one(1), two(2);
+  int ran = 0;
+  for (const char* name :
+       {"tq2_0__avx2", "tq2_0__avx512vnni", "tq1_0__avx2", "tq1_0__avx512vnni"}) {
+    const KernelInfo& k = *find_kernel(name);
+    if (!runnable(k)) continue;
+    const std::int64_t row_bytes = c.K / tq::kBlock * (k.pack == tq::tq1_pack ? 54 : 66);
+    ASSERT_LT(2 * tq::rows_per_block(row_bytes, 4), c.M) << name << ": fewer than three blocks";
+    for (ThreadPool* pool : {&one, &two}) {
+      const auto r = check::run(k, c, d, expected, *pool);
+      ASSERT_TRUE(r.pass) << r.describe();
+    }
+    ++ran;
+  }
+  if (ran == 0) GTEST_SKIP() << "no SIMD TQ row runs on this machine";
+}
+
 TEST(TQ1, KBeyondTheKernelBoundIsRefused) {
   TernaryMatrix w{1, tq::kMaxKTQ1 + 256, std::vector<std::int8_t>(tq::kMaxKTQ1 + 256, 0), 1.0f};
   try {

@@ -72,6 +72,15 @@ inline constexpr std::uint8_t tq1_byte(const int c[5]) {
   return static_cast<std::uint8_t>((v * 256 + 242) / 243);
 }
 
+// Rows per cache block of a batched GEMM: every token passes over a block of rows (about 256 KiB of
+// weights, which stay in L2) before the next block, so a batch reads its weights from DRAM once
+// instead of once per token group. A whole multiple of `multiple` (the kernel's micro-tile rows).
+inline std::int64_t rows_per_block(std::int64_t ldw, std::int64_t multiple) {
+  constexpr std::int64_t kBlockBytes = 256 * 1024;
+  const std::int64_t r = kBlockBytes / ldw / multiple * multiple;
+  return r > multiple ? r : multiple;
+}
+
 // Plain-data arguments of the ISA-specific kernels (both types).
 struct GemmArgs {
   const std::uint8_t* w;  // row 0

@@ -47,26 +47,30 @@ inline Codes<5> tq1_codes(__m256i y) {
 template <int Slots, class Decode, class Load>
 void gemm(const GemmArgs& a, Decode decode, Load load_half) {
   const __m256i ones = _mm256_set1_epi16(1);
-  for (std::int64_t n0 = 0; n0 < a.N; n0 += 4) {
-    const int C = static_cast<int>(a.N - n0 < 4 ? a.N - n0 : 4);
-    for (std::int64_t m = a.m0; m < a.m1; ++m) {
-      const std::uint8_t* row = a.w + m * a.ldw;
-      __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
-                        _mm256_setzero_si256()};
-      for (std::int64_t b = 0; b < a.blocks; ++b) {
-        const Codes<Slots> c0 = decode(load_half(row, b, 0)), c1 = decode(load_half(row, b, 1));
-        for (int j = 0; j < C; ++j) {
-          const std::int8_t* qb = a.q + (n0 + j) * a.ldq + b * Slots * 64;
-          __m256i s = _mm256_setzero_si256();
-          for (int i = 0; i < Slots; ++i) {
-            const auto* qs = reinterpret_cast<const __m256i*>(qb + 64 * i);
-            s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c0.v[i], _mm256_load_si256(qs)));
-            s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c1.v[i], _mm256_load_si256(qs + 1)));
+  const std::int64_t step = rows_per_block(a.ldw, 1);  // every token over a block of rows in L2
+  for (std::int64_t mb = a.m0; mb < a.m1; mb += step) {
+    const std::int64_t me = mb + step < a.m1 ? mb + step : a.m1;
+    for (std::int64_t n0 = 0; n0 < a.N; n0 += 4) {
+      const int C = static_cast<int>(a.N - n0 < 4 ? a.N - n0 : 4);
+      for (std::int64_t m = mb; m < me; ++m) {
+        const std::uint8_t* row = a.w + m * a.ldw;
+        __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                          _mm256_setzero_si256()};
+        for (std::int64_t b = 0; b < a.blocks; ++b) {
+          const Codes<Slots> c0 = decode(load_half(row, b, 0)), c1 = decode(load_half(row, b, 1));
+          for (int j = 0; j < C; ++j) {
+            const std::int8_t* qb = a.q + (n0 + j) * a.ldq + b * Slots * 64;
+            __m256i s = _mm256_setzero_si256();
+            for (int i = 0; i < Slots; ++i) {
+              const auto* qs = reinterpret_cast<const __m256i*>(qb + 64 * i);
+              s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c0.v[i], _mm256_load_si256(qs)));
+              s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c1.v[i], _mm256_load_si256(qs + 1)));
+            }
+            acc[j] = _mm256_add_epi32(acc[j], _mm256_madd_epi16(s, ones));
           }
-          acc[j] = _mm256_add_epi32(acc[j], _mm256_madd_epi16(s, ones));
         }
+        for (int j = 0; j < C; ++j) a.c[(n0 + j) * a.ldc + m] = hsum(acc[j]) - a.qsum[n0 + j];
       }
-      for (int j = 0; j < C; ++j) a.c[(n0 + j) * a.ldc + m] = hsum(acc[j]) - a.qsum[n0 + j];
     }
   }
 }
