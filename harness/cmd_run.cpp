@@ -132,6 +132,12 @@ std::string summary_markdown(const nlohmann::json& r) {
     md += t.markdown() + "\n";
     if (marked) md += std::string(e2e::kFitsLlcNote) + "\n\n";
   }
+  if (r.contains("skipped") && !r["skipped"].empty()) {
+    md += "## Skipped\n\n";
+    Table t({"model", "kernel", "why"});
+    for (const auto& s : r["skipped"]) t.add({s["model"], s["kernel"], s["reason"]});
+    md += t.markdown() + "\n";
+  }
   return md;
 }
 
@@ -243,11 +249,17 @@ examples:
     if (ec) throw std::runtime_error("cannot create results folder " + dir.string() + ": " + ec.message());
     out = (dir / (utc_stamp("%Y%m%d-%H%M%S") + "_" + hostname() + "_" + commit + ".json")).string();
   }
-  nlohmann::json result = {{"experiment", ex.name},      {"description", ex.description}, {"file", ex.path},
-                           {"started", utc_stamp("%Y-%m-%dT%H:%M:%SZ")}, {"finished", nullptr},
-                           {"interrupted", false},       {"environment", environment_json()},
-                           {"checks", nlohmann::json::array()},        {"sweeps", nlohmann::json::array()},
-                           {"e2e", nlohmann::json::array()}};
+  nlohmann::json result = {{"experiment", ex.name},
+                           {"description", ex.description},
+                           {"file", ex.path},
+                           {"started", utc_stamp("%Y-%m-%dT%H:%M:%SZ")},
+                           {"finished", nullptr},
+                           {"interrupted", false},
+                           {"environment", environment_json()},
+                           {"checks", nlohmann::json::array()},
+                           {"sweeps", nlohmann::json::array()},
+                           {"e2e", nlohmann::json::array()},
+                           {"skipped", nlohmann::json::array()}};
   // Writes what finished so far: after every item, so a killed run still leaves its results.
   auto save = [&] {
     write_file_atomic(out, result.dump(2) + "\n");
@@ -306,16 +318,19 @@ examples:
   }
   for (auto& p : e2es) {
     if (g_stop) break;
-    const auto rows = e2e::run(*p.src, p.opts,
-                               [&](const std::string& msg, bool finished) {
-                                 if (finished) {
-                                   progress.advance(p.src->config().name + " " + msg);
-                                 } else {
-                                   progress.message("  " + msg);
-                                 }
-                               },
-                               &g_stop);
+    std::vector<nlohmann::json> skipped;
+    const auto rows = e2e::run(
+        *p.src, p.opts,
+        [&](const std::string& msg, bool finished) {
+          if (finished) {
+            progress.advance(p.src->config().name + " " + msg);
+          } else {
+            progress.message("  " + msg);
+          }
+        },
+        &g_stop, &skipped);
     for (const auto& r : rows) result["e2e"].push_back(r);
+    for (const auto& s : skipped) result["skipped"].push_back(s);
     save();
   }
   progress.finish();

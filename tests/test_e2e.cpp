@@ -196,6 +196,36 @@ TEST(E2eBench, RowsThatFitTheLlcAreMarked) {
   EXPECT_EQ(e2e::roof_cell({{"roofline_fraction", nullptr}}), "-");
 }
 
+// A kernel the model does not fit with is skipped, not fatal, and the skip is reported with its
+// reason (experiments write these rows to their result files).
+TEST(E2eBench, AKernelThatDoesNotFitIsReportedAsSkipped) {
+  e2e::Options o;
+  o.kernels = {find_kernel("i2s__scalar"), find_kernel("naive__scalar")};
+  o.prompts = {0};
+  o.gens = {1};
+  o.threads = {1};
+  o.repetitions = 1;
+  o.memory_limit = 1;
+  const auto src = e2e::open_model("synthetic:tiny", 1);
+  std::vector<nlohmann::json> skipped;
+  const auto rows = e2e::run(
+      *src, o, [](const std::string&, bool) {}, nullptr, &skipped);
+  EXPECT_TRUE(rows.empty());
+  ASSERT_EQ(skipped.size(), 2u);
+  EXPECT_EQ(skipped[0]["model"], "tiny");
+  EXPECT_EQ(skipped[0]["kernel"], "i2s__scalar");
+  EXPECT_EQ(skipped[1]["kernel"], "naive__scalar");
+  EXPECT_NE(skipped[0]["reason"].get<std::string>().find("does not fit"), std::string::npos)
+      << skipped[0]["reason"];
+  o.memory_limit = -1;
+  skipped.clear();
+  EXPECT_EQ(e2e::run(
+                *src, o, [](const std::string&, bool) {}, nullptr, &skipped)
+                .size(),
+            2u);
+  EXPECT_TRUE(skipped.empty());
+}
+
 TEST(Output, TypesAgreeWithinTheirPrecision) {
   models::SyntheticSource src(*models::find_preset("tiny-silu"), 2);  // untied: has output.weight
   const models::DenseTensor w = src.dense("output.weight");

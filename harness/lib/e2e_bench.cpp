@@ -57,8 +57,9 @@ std::int64_t model_bytes(const models::ModelConfig& c) {
   return c.ternary_params() / 4 + 32 * tensors + c.vocab * c.hidden * 2 * (c.tied ? 1 : 2) + 4 * norms;
 }
 
-std::vector<nlohmann::json> run(const models::WeightSource& src, const Options& opts, const Progress& progress,
-                                const std::atomic<bool>* stop) {
+std::vector<nlohmann::json> run(const models::WeightSource& src, const Options& opts,
+                                const Progress& progress, const std::atomic<bool>* stop,
+                                std::vector<nlohmann::json>* skipped) {
   const models::ModelConfig& cfg = src.config();
   std::vector<nlohmann::json> rows;
   if (opts.kernels.empty() || opts.threads.empty()) return rows;
@@ -74,10 +75,15 @@ std::vector<nlohmann::json> run(const models::WeightSource& src, const Options& 
   auto say = [&](const std::string& s, bool finished = false) {
     if (progress) progress(s, finished);
   };
+  auto skip = [&](const KernelInfo& k, const std::string& why) {
+    say("skipping " + std::string(k.name) + ": " + why);
+    if (skipped)
+      skipped->push_back({{"model", cfg.name}, {"kernel", std::string(k.name)}, {"reason", why}});
+  };
 
   for (const KernelInfo* k : opts.kernels) {
     if (!runnable(*k)) {
-      say("skipping " + std::string(k->name) + ": " + why_not_runnable(k->isa));
+      skip(*k, why_not_runnable(k->isa));
       continue;
     }
     if (stop && *stop) break;
@@ -93,9 +99,12 @@ std::vector<nlohmann::json> run(const models::WeightSource& src, const Options& 
     try {
       model = std::make_unique<models::Transformer>(
           src, *k, *pools[opts.threads[0]],
-          models::TransformerOptions{.context = ctx, .output = opts.output, .on_layer = on_layer});
+          models::TransformerOptions{.context = ctx,
+                                     .output = opts.output,
+                                     .memory_limit = opts.memory_limit,
+                                     .on_layer = on_layer});
     } catch (const models::InsufficientMemory& e) {
-      say("skipping " + std::string(k->name) + ": " + e.what());
+      skip(*k, e.what());
       continue;
     }
     models::Transformer& tf = *model;

@@ -32,21 +32,27 @@ struct Options {
   // it came: generation against read bandwidth / bytes per token, prompt processing against the
   // int8 peak of the kernel's ISA / ops per token.
   const roofline::Roofline* roofline = nullptr;
+  // Bytes a model may take besides its output matrix (TransformerOptions::memory_limit; -1: what
+  // the machine has free).
+  std::int64_t memory_limit = -1;
 };
 
 // Progress messages; `finished_test` is true for the line that reports a finished test.
 using Progress = std::function<void(const std::string& message, bool finished_test)>;
 
-// Runs every (kernel, threads, test) and returns one JSON row each: model, source, arch, size_bytes,
-// params, output type, kernel (requested and actually run), threads, test, n_prompt, n_gen, batch,
-// samples_tps, mean_tps, stddev_tps, pack_seconds, packed_bytes, kv_bytes, rss_bytes (resident set
-// after packing), bytes_per_token and ops_per_token (what one token reads / computes), and with a
-// roofline: roofline_tps, roofline_fraction, roofline_bound ("read" or the int8 peak name); fits_llc
-// (packed weights + output matrix <= the last-level cache: a "read" bound then does not bind, and
-// tables mark the fraction with '*'). Stops between tests when *stop becomes true (rows finished so
-// far are returned).
-std::vector<nlohmann::json> run(const models::WeightSource& src, const Options& opts, const Progress& progress,
-                                const std::atomic<bool>* stop = nullptr);
+// Runs every (kernel, threads, test) and returns one JSON row each: model, source, arch,
+// size_bytes, params, output type, kernel (requested and actually run), threads, test, n_prompt,
+// n_gen, batch, samples_tps, mean_tps, stddev_tps, pack_seconds, packed_bytes, kv_bytes, rss_bytes
+// (resident set after packing), bytes_per_token and ops_per_token (what one token reads /
+// computes), and with a roofline: roofline_tps, roofline_fraction, roofline_bound ("read" or the
+// int8 peak name); fits_llc (packed weights + output matrix <= the last-level cache: a "read" bound
+// then does not bind, and tables mark the fraction with '*'). Stops between tests when *stop
+// becomes true (rows finished so far are returned). A kernel that cannot run (its ISA is missing,
+// or the model does not fit in memory with it) is skipped with a progress message and, when
+// `skipped` is given, a row there: model, kernel, reason.
+std::vector<nlohmann::json> run(const models::WeightSource& src, const Options& opts,
+                                const Progress& progress, const std::atomic<bool>* stop = nullptr,
+                                std::vector<nlohmann::json>* skipped = nullptr);
 
 // A row's "% roof" cell for tables: "-" without a roofline, else e.g. "88 read", with '*' when the
 // row's bound is "read" but its weights fit in the last-level cache (fits_llc); kFitsLlcNote
