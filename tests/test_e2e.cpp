@@ -207,9 +207,9 @@ TEST(E2eBench, AKernelThatDoesNotFitIsReportedAsSkipped) {
   o.repetitions = 1;
   o.memory_limit = 1;
   const auto src = e2e::open_model("synthetic:tiny", 1);
+  const e2e::Progress quiet = [](const std::string&, bool) {};
   std::vector<nlohmann::json> skipped;
-  const auto rows = e2e::run(
-      *src, o, [](const std::string&, bool) {}, nullptr, &skipped);
+  const auto rows = e2e::run(*src, o, quiet, nullptr, &skipped);
   EXPECT_TRUE(rows.empty());
   ASSERT_EQ(skipped.size(), 2u);
   EXPECT_EQ(skipped[0]["model"], "tiny");
@@ -219,10 +219,7 @@ TEST(E2eBench, AKernelThatDoesNotFitIsReportedAsSkipped) {
       << skipped[0]["reason"];
   o.memory_limit = -1;
   skipped.clear();
-  EXPECT_EQ(e2e::run(
-                *src, o, [](const std::string&, bool) {}, nullptr, &skipped)
-                .size(),
-            2u);
+  EXPECT_EQ(e2e::run(*src, o, quiet, nullptr, &skipped).size(), 2u);
   EXPECT_TRUE(skipped.empty());
 }
 

@@ -126,7 +126,8 @@ TEST(TQ, BatchesOverSeveralRowBlocksMatchTheOracle) {
        {"tq2_0__avx2", "tq2_0__avx512vnni", "tq1_0__avx2", "tq1_0__avx512vnni"}) {
     const KernelInfo& k = *find_kernel(name);
     if (!runnable(k)) continue;
-    const std::int64_t row_bytes = c.K / tq::kBlock * (k.pack == tq::tq1_pack ? 54 : 66);
+    const std::int64_t row_bytes =
+        c.K / tq::kBlock * (k.pack == tq::tq1_pack ? sizeof(tq::BlockTQ1) : sizeof(tq::BlockTQ2));
     ASSERT_LT(2 * tq::rows_per_block(row_bytes, 4), c.M) << name << ": fewer than three blocks";
     for (ThreadPool* pool : {&one, &two}) {
       const auto r = check::run(k, c, d, expected, *pool);
